@@ -1,0 +1,32 @@
+"""The model catalog: one YAML file that every modelmon component reads."""
+
+from agent.catalog.durations import parse_duration
+from agent.catalog.load import load_catalog, parse_catalog
+from agent.catalog.model import (
+    Catalog,
+    ColumnSpec,
+    ColumnType,
+    DriftSpec,
+    ModelSpec,
+    ReferenceSpec,
+    RetrainingTarget,
+    SegmentSpec,
+    SloSpec,
+    WindowSpec,
+)
+
+__all__ = [
+    "Catalog",
+    "ColumnSpec",
+    "ColumnType",
+    "DriftSpec",
+    "ModelSpec",
+    "ReferenceSpec",
+    "RetrainingTarget",
+    "SegmentSpec",
+    "SloSpec",
+    "WindowSpec",
+    "load_catalog",
+    "parse_catalog",
+    "parse_duration",
+]

@@ -1,0 +1,420 @@
+"""Parse the model catalog from YAML into the dataclasses of ``model.py``.
+
+Every problem is collected, not just the first, and each names the model, the field, what was
+expected and what was found. Unknown keys are errors: a typo must not silently become a default.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from agent.catalog.durations import parse_duration
+from agent.catalog.model import (
+    Catalog,
+    ColumnSpec,
+    ColumnType,
+    DriftSpec,
+    ModelSpec,
+    ReferenceSpec,
+    RetrainingTarget,
+    SegmentSpec,
+    SloSpec,
+    WindowSpec,
+)
+from agent.errors import CatalogError, CatalogProblem
+
+__all__ = ["load_catalog", "parse_catalog"]
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Kubernetes DNS-1123 label for namespaces and model names.
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+_TARGET_TYPES = ("webhook", "tekton", "kubeflow", "argo", "job")
+_T = TypeVar("_T")
+
+
+class _Problems:
+    """Collects problems with the model they concern."""
+
+    def __init__(self) -> None:
+        self.items: list[CatalogProblem] = []
+        self.model: str | None = None
+
+    def add(self, field: str, expected: str, found: object) -> None:
+        self.items.append(CatalogProblem(self.model, field, expected, found))
+
+
+def load_catalog(path: str | Path) -> Catalog:
+    """Read and validate a catalog file. Reference paths are resolved against the file's folder."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CatalogError([CatalogProblem(None, "(file)", "a readable file", str(exc))], str(path)) from exc
+    return parse_catalog(text, source=path)
+
+
+def parse_catalog(text: str, source: Path | None = None) -> Catalog:
+    """Validate catalog YAML text. Raises :class:`CatalogError` listing every problem."""
+    where = str(source) if source else None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CatalogError([CatalogProblem(None, "(document)", "valid YAML", str(exc))], where) from exc
+    problems = _Problems()
+    base_dir = source.parent if source else Path.cwd()
+    if not isinstance(doc, Mapping):
+        raise CatalogError([CatalogProblem(None, "(document)", "a mapping", type(doc).__name__)], where)
+    _check_keys(doc, {"apiVersion", "defaults", "models"}, "", problems)
+    if doc.get("apiVersion", "modelmon.io/v1") != "modelmon.io/v1":
+        problems.add("apiVersion", "'modelmon.io/v1'", doc.get("apiVersion"))
+    defaults = doc.get("defaults") or {}
+    if not isinstance(defaults, Mapping):
+        problems.add("defaults", "a mapping", defaults)
+        defaults = {}
+    _check_keys(defaults, {"window", "drift"}, "defaults.", problems)
+    default_window = _window(defaults.get("window"), WindowSpec(), "defaults.window", problems)
+    default_drift = _drift(defaults.get("drift"), DriftSpec(), "defaults.drift", problems)
+
+    raw_models = doc.get("models")
+    models: dict[str, ModelSpec] = {}
+    if not isinstance(raw_models, list) or not raw_models:
+        problems.add("models", "a non-empty list of models", raw_models)
+        raw_models = []
+    for index, raw in enumerate(raw_models):
+        problems.model = _model_label(raw, index)
+        model = _model(raw, default_window, default_drift, base_dir, problems)
+        if model is not None:
+            if model.identity in models:
+                problems.add("name", "a namespace/name unique in the catalog", model.identity)
+            models[model.identity] = model
+    problems.model = None
+    if problems.items:
+        raise CatalogError(problems.items, where)
+    return Catalog(models=models, source=source)
+
+
+def _model_label(raw: object, index: int) -> str:
+    if isinstance(raw, Mapping) and raw.get("name"):
+        return f"{raw.get('namespace', '?')}/{raw.get('name')}"
+    return f"models[{index}]"
+
+
+def _check_keys(raw: Mapping[str, Any], allowed: set[str], prefix: str, problems: _Problems) -> None:
+    for key in raw:
+        if key not in allowed:
+            problems.add(f"{prefix}{key}", f"one of {sorted(allowed)}", key)
+
+
+def _get(
+    raw: Mapping[str, Any],
+    key: str,
+    convert: Callable[[Any], _T],
+    expected: str,
+    default: _T,
+    field: str,
+    problems: _Problems,
+) -> _T:
+    if key not in raw or raw[key] is None:
+        return default
+    try:
+        return convert(raw[key])
+    except (TypeError, ValueError):
+        problems.add(field, expected, raw[key])
+        return default
+
+
+def _positive_float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise TypeError("bool")
+    number = float(value)
+    if not number > 0 or number == float("inf"):
+        raise ValueError("not positive")
+    return number
+
+
+def _share(value: Any) -> float:
+    if isinstance(value, bool):
+        raise TypeError("bool")
+    number = float(value)
+    if not 0 < number <= 1:
+        raise ValueError("not in (0, 1]")
+    return number
+
+
+def _positive_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError("not a positive integer")
+    return value
+
+
+def _duration(value: Any) -> float:
+    seconds = parse_duration(value)
+    if seconds < 0:
+        raise ValueError("negative")
+    return seconds
+
+
+def _positive_duration(value: Any) -> float:
+    seconds = parse_duration(value)
+    if seconds <= 0:
+        raise ValueError("not positive")
+    return seconds
+
+
+def _window(raw: Any, base: WindowSpec, field: str, problems: _Problems) -> WindowSpec:
+    if raw is None:
+        return base
+    if not isinstance(raw, Mapping):
+        problems.add(field, "a mapping", raw)
+        return base
+    _check_keys(raw, {"size", "allowed_lateness", "idle_close"}, f"{field}.", problems)
+    duration = "a duration such as 60, '30s', '5m', '1h'"
+    return WindowSpec(
+        size_seconds=_get(
+            raw, "size", _positive_duration, duration, base.size_seconds, f"{field}.size", problems
+        ),
+        allowed_lateness_seconds=_get(
+            raw,
+            "allowed_lateness",
+            _duration,
+            duration,
+            base.allowed_lateness_seconds,
+            f"{field}.allowed_lateness",
+            problems,
+        ),
+        idle_close_seconds=_get(
+            raw, "idle_close", _duration, duration, base.idle_close_seconds, f"{field}.idle_close", problems
+        ),
+    )
+
+
+def _drift(raw: Any, base: DriftSpec, field: str, problems: _Problems) -> DriftSpec:
+    # Imported here: the statistic registry is the aggregator's, the catalog only checks the name.
+    from agent.catalog.statistics import KNOWN_STATISTICS
+
+    if raw is None:
+        return base
+    if not isinstance(raw, Mapping):
+        problems.add(field, "a mapping", raw)
+        return base
+    _check_keys(raw, {"statistic", "threshold", "dataset_drift_share", "min_window_records"}, f"{field}.", problems)
+    statistic = raw.get("statistic", base.statistic)
+    if statistic not in KNOWN_STATISTICS:
+        problems.add(f"{field}.statistic", f"one of {sorted(KNOWN_STATISTICS)}", statistic)
+        statistic = base.statistic
+    return DriftSpec(
+        statistic=statistic,
+        threshold=_get(
+            raw, "threshold", _positive_float, "a positive number", base.threshold, f"{field}.threshold", problems
+        ),
+        dataset_drift_share=_get(
+            raw,
+            "dataset_drift_share",
+            _share,
+            "a share in (0, 1]",
+            base.dataset_drift_share,
+            f"{field}.dataset_drift_share",
+            problems,
+        ),
+        min_window_records=_get(
+            raw,
+            "min_window_records",
+            _positive_int,
+            "a positive integer",
+            base.min_window_records,
+            f"{field}.min_window_records",
+            problems,
+        ),
+    )
+
+
+def _columns(raw: Any, field: str, problems: _Problems, *, required: bool) -> tuple[ColumnSpec, ...]:
+    if raw is None and not required:
+        return ()
+    if not isinstance(raw, list) or (required and not raw):
+        problems.add(field, "a non-empty list of columns" if required else "a list of columns", raw)
+        return ()
+    columns: list[ColumnSpec] = []
+    types = ", ".join(t.value for t in ColumnType)
+    for i, item in enumerate(raw):
+        where = f"{field}[{i}]"
+        if not isinstance(item, Mapping):
+            problems.add(where, "a mapping with name and type", item)
+            continue
+        _check_keys(item, {"name", "type", "critical", "drift_threshold"}, f"{where}.", problems)
+        name = item.get("name")
+        if not isinstance(name, str) or not _NAME.match(name):
+            problems.add(f"{where}.name", "an identifier ([A-Za-z_][A-Za-z0-9_]*)", name)
+            continue
+        where = f"{field}[{name}]"
+        try:
+            column_type = ColumnType(item.get("type"))
+        except ValueError:
+            problems.add(f"{where}.type", f"one of {types}", item.get("type"))
+            continue
+        critical = item.get("critical", False)
+        if not isinstance(critical, bool):
+            problems.add(f"{where}.critical", "true or false", critical)
+            critical = False
+        threshold = _get(
+            item, "drift_threshold", _positive_float, "a positive number", None, f"{where}.drift_threshold", problems
+        )
+        columns.append(ColumnSpec(name, column_type, critical, threshold))
+    return tuple(columns)
+
+
+def _references(raw: Mapping[str, Any], base_dir: Path, problems: _Problems) -> dict[str, ReferenceSpec]:
+    references: dict[str, ReferenceSpec] = {}
+
+    def one(value: Any, field: str) -> ReferenceSpec | None:
+        if not isinstance(value, Mapping) or not isinstance(value.get("path"), str) or not value["path"]:
+            problems.add(field, "a mapping with a 'path' to a CSV or Parquet file", value)
+            return None
+        _check_keys(value, {"path"}, f"{field}.", problems)
+        path = Path(value["path"])
+        if path.suffix.lower() not in (".csv", ".parquet", ".pq"):
+            problems.add(f"{field}.path", "a .csv or .parquet file", value["path"])
+        return ReferenceSpec(path if path.is_absolute() else (base_dir / path))
+
+    if "reference" in raw and raw["reference"] is not None:
+        spec = one(raw["reference"], "reference")
+        if spec:
+            references["*"] = spec
+    per_version = raw.get("references")
+    if per_version is not None:
+        if not isinstance(per_version, Mapping):
+            problems.add("references", "a mapping of version to reference", per_version)
+        else:
+            for version, value in per_version.items():
+                spec = one(value, f"references[{version}]")
+                if spec:
+                    references[str(version)] = spec
+    return references
+
+
+def _segments(raw: Any, features: tuple[ColumnSpec, ...], problems: _Problems) -> tuple[SegmentSpec, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        problems.add("segments", "a list of {column, max_cardinality}", raw)
+        return ()
+    by_name = {c.name: c for c in features}
+    segments: list[SegmentSpec] = []
+    for i, item in enumerate(raw):
+        field = f"segments[{i}]"
+        if not isinstance(item, Mapping):
+            problems.add(field, "a mapping with a 'column'", item)
+            continue
+        _check_keys(item, {"column", "max_cardinality"}, f"{field}.", problems)
+        column = item.get("column")
+        spec = by_name.get(column) if isinstance(column, str) else None
+        if spec is None:
+            problems.add(f"{field}.column", f"one of the model's features {sorted(by_name)}", column)
+            continue
+        if spec.type not in (ColumnType.CATEGORY, ColumnType.BOOL, ColumnType.STRING, ColumnType.INT):
+            problems.add(f"{field}.column", "a category, bool, string or int feature", f"{column} ({spec.type})")
+            continue
+        cap = _get(item, "max_cardinality", _positive_int, "a positive integer", 20, f"{field}.max_cardinality", problems)
+        segments.append(SegmentSpec(column, cap))
+    return tuple(segments)
+
+
+def _slos(raw: Any, problems: _Problems) -> SloSpec:
+    if raw is None:
+        return SloSpec()
+    if not isinstance(raw, Mapping):
+        problems.add("slos", "a mapping", raw)
+        return SloSpec()
+    _check_keys(raw, {"latency_p99", "error_ratio", "accuracy_min"}, "slos.", problems)
+    return SloSpec(
+        latency_p99_seconds=_get(
+            raw, "latency_p99", _positive_duration, "a duration such as '250ms'", None, "slos.latency_p99", problems
+        ),
+        error_ratio=_get(raw, "error_ratio", _share, "a share in (0, 1]", None, "slos.error_ratio", problems),
+        accuracy_min=_get(raw, "accuracy_min", _share, "a share in (0, 1]", None, "slos.accuracy_min", problems),
+    )
+
+
+def _retraining(raw: Any, problems: _Problems) -> RetrainingTarget | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        problems.add("retraining", "a mapping with a 'type'", raw)
+        return None
+    _check_keys(raw, {"type", "url", "options", "cooldown"}, "retraining.", problems)
+    target_type = raw.get("type")
+    if target_type not in _TARGET_TYPES:
+        problems.add("retraining.type", f"one of {list(_TARGET_TYPES)}", target_type)
+        return None
+    url = raw.get("url")
+    if url is not None and (not isinstance(url, str) or not url.startswith(("http://", "https://"))):
+        problems.add("retraining.url", "an http:// or https:// URL", url)
+        url = None
+    if target_type != "job" and url is None:
+        problems.add("retraining.url", f"a URL (required for type {target_type})", raw.get("url"))
+    options = raw.get("options") or {}
+    if not isinstance(options, Mapping):
+        problems.add("retraining.options", "a mapping of strings", options)
+        options = {}
+    cooldown = _get(raw, "cooldown", _duration, "a duration such as '1h'", 3600.0, "retraining.cooldown", problems)
+    return RetrainingTarget(
+        type=target_type, url=url, options={str(k): str(v) for k, v in options.items()}, cooldown_seconds=cooldown
+    )
+
+
+def _model(
+    raw: Any, window: WindowSpec, drift: DriftSpec, base_dir: Path, problems: _Problems
+) -> ModelSpec | None:
+    if not isinstance(raw, Mapping):
+        problems.add("(model)", "a mapping", raw)
+        return None
+    _check_keys(
+        raw,
+        {
+            "namespace", "name", "versions", "features", "outputs", "reference", "references",
+            "window", "drift", "segments", "slos", "retraining",
+        },
+        "",
+        problems,
+    )
+    ok = True
+    for key in ("namespace", "name"):
+        value = raw.get(key)
+        if not isinstance(value, str) or not _DNS_LABEL.match(value) or len(value) > 63:
+            problems.add(key, "a DNS-1123 label (lower-case letters, digits, '-', at most 63)", value)
+            ok = False
+    versions_raw = raw.get("versions", ["*"])
+    versions: tuple[str, ...] = ()
+    if not isinstance(versions_raw, list) or not versions_raw:
+        problems.add("versions", "a non-empty list of version strings", versions_raw)
+    else:
+        for v in versions_raw:
+            if not (isinstance(v, str | int) and (str(v) == "*" or _VERSION.match(str(v)))):
+                problems.add("versions", "version strings ([A-Za-z0-9._-], at most 63)", v)
+        versions = tuple(str(v) for v in versions_raw)
+    features = _columns(raw.get("features"), "features", problems, required=True)
+    outputs = _columns(raw.get("outputs"), "outputs", problems, required=False)
+    names = [c.name for c in features + outputs]
+    for name in {n for n in names if names.count(n) > 1}:
+        problems.add(f"features/outputs[{name}]", "column names unique across features and outputs", name)
+    model_drift = _drift(raw.get("drift"), drift, "drift", problems)
+    model = ModelSpec(
+        namespace=str(raw.get("namespace")),
+        name=str(raw.get("name")),
+        versions=versions,
+        features=features,
+        outputs=outputs,
+        references=_references(raw, base_dir, problems),
+        window=_window(raw.get("window"), window, "window", problems),
+        drift=model_drift,
+        segments=_segments(raw.get("segments"), features, problems),
+        slos=_slos(raw.get("slos"), problems),
+        retraining=_retraining(raw.get("retraining"), problems),
+    )
+    return model if ok else None

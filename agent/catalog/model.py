@@ -1,0 +1,193 @@
+"""The model catalog's schema: documented, frozen dataclasses.
+
+One YAML file describes every monitored model. The agent reads it to know a model's features, the
+aggregator to know windows, references and thresholds, the generators to build dashboards and alert
+rules. Later issues extend these dataclasses; they never fork them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+
+class ColumnType(StrEnum):
+    """The logical type of a feature or output column, and so its Arrow type on the wire."""
+
+    FLOAT = "float"  # float64
+    INT = "int"  # int64
+    BOOL = "bool"  # bool
+    CATEGORY = "category"  # dictionary-encoded utf8
+    STRING = "string"  # utf8, not used for drift (free text, ids)
+
+    @property
+    def is_numeric(self) -> bool:
+        return self in (ColumnType.FLOAT, ColumnType.INT)
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnSpec:
+    """A feature or an output of a model.
+
+    Attributes:
+        name: the column's name as the model sees it (``[A-Za-z_][A-Za-z0-9_]*``).
+        type: its logical type.
+        critical: drift on this column alone is worth an alert (used by alert generation).
+        drift_threshold: overrides the model's drift threshold for this column.
+    """
+
+    name: str
+    type: ColumnType
+    critical: bool = False
+    drift_threshold: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WindowSpec:
+    """Event-time tumbling windows.
+
+    Attributes:
+        size_seconds: width of a window; windows are aligned to the Unix epoch.
+        allowed_lateness_seconds: how long after a window's end records may still arrive for it.
+        idle_close_seconds: wall-clock grace after which a window closes even when no newer record
+            arrives (a model that stopped sending still gets its last window).
+    """
+
+    size_seconds: float = 60.0
+    allowed_lateness_seconds: float = 10.0
+    idle_close_seconds: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class DriftSpec:
+    """How drift is judged for a model.
+
+    Attributes:
+        statistic: name of the per-column statistic (see ``drift.core.statistics``).
+        threshold: a column drifts when its score is at or above this.
+        dataset_drift_share: the dataset drifts when at least this share of its columns drift.
+        min_window_records: windows with fewer records report counts but no drift.
+    """
+
+    statistic: str = "wasserstein"
+    threshold: float = 0.1
+    dataset_drift_share: float = 0.5
+    min_window_records: int = 30
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceSpec:
+    """Where the reference (training) data of a model version lives.
+
+    Attributes:
+        path: a CSV or Parquet file, absolute or relative to the catalog file.
+    """
+
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentSpec:
+    """A column whose values split the model's metrics into segments.
+
+    Attributes:
+        column: a feature of type category, bool or string.
+        max_cardinality: values beyond this many distinct ones go to an ``__other__`` segment.
+    """
+
+    column: str
+    max_cardinality: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class SloSpec:
+    """Service-level objectives that alerts and dashboards are built from.
+
+    Attributes:
+        latency_p99_seconds: 99th percentile of prediction latency must stay under this.
+        error_ratio: share of calls with a non-2xx status must stay under this.
+        accuracy_min: realised or estimated accuracy must stay above this.
+    """
+
+    latency_p99_seconds: float | None = None
+    error_ratio: float | None = None
+    accuracy_min: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetrainingTarget:
+    """Where a retraining trigger goes when this model's alerts fire.
+
+    Attributes:
+        type: ``webhook``, ``tekton``, ``kubeflow``, ``argo`` or ``job``.
+        url: the endpoint for HTTP-based targets.
+        options: target-specific settings (pipeline id, namespace, template, ...).
+        cooldown_seconds: at most one trigger per model in this period.
+    """
+
+    type: str
+    url: str | None = None
+    options: dict[str, str] = field(default_factory=dict)
+    cooldown_seconds: float = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """One monitored model.
+
+    Attributes:
+        namespace: Kubernetes namespace of the model.
+        name: the model's name, unique within its namespace.
+        versions: known versions; records of other versions are still accepted.
+        features: input columns.
+        outputs: prediction columns.
+        references: reference data per version (``"*"`` applies to any version not listed).
+        window, drift, segments, slos, retraining: see their classes.
+    """
+
+    namespace: str
+    name: str
+    versions: tuple[str, ...]
+    features: tuple[ColumnSpec, ...]
+    outputs: tuple[ColumnSpec, ...]
+    references: dict[str, ReferenceSpec] = field(default_factory=dict)
+    window: WindowSpec = field(default_factory=WindowSpec)
+    drift: DriftSpec = field(default_factory=DriftSpec)
+    segments: tuple[SegmentSpec, ...] = ()
+    slos: SloSpec = field(default_factory=SloSpec)
+    retraining: RetrainingTarget | None = None
+
+    @property
+    def identity(self) -> str:
+        """``namespace/name``: the Kafka message key and the join key of every component."""
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def columns(self) -> tuple[ColumnSpec, ...]:
+        """Features then outputs: everything drift is computed on."""
+        return self.features + self.outputs
+
+    def reference_for(self, version: str) -> ReferenceSpec | None:
+        return self.references.get(version) or self.references.get("*")
+
+    def drift_threshold_for(self, column: ColumnSpec) -> float:
+        return column.drift_threshold if column.drift_threshold is not None else self.drift.threshold
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """Every monitored model, by identity (``namespace/name``)."""
+
+    models: dict[str, ModelSpec]
+    source: Path | None = None
+
+    def get(self, identity: str) -> ModelSpec | None:
+        return self.models.get(identity)
+
+    def __iter__(self) -> Iterator[ModelSpec]:
+        return iter(self.models.values())
+
+    def __len__(self) -> int:
+        return len(self.models)

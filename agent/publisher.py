@@ -1,0 +1,210 @@
+"""The publisher: takes prediction batches from the caller and sends them to Kafka in the background.
+
+The caller's thread only appends to a bounded queue (counted in records, so memory stays bounded);
+a sender thread encodes the batches in the wire format and hands them to kafka-python, whose own
+I/O thread batches, compresses and delivers them with ``acks=all``. Nothing here ever blocks or
+raises into the model's path: a full queue drops the new batch and counts it.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from agent.errors import PublisherClosedError
+from agent.settings import KafkaSettings, PublisherSettings
+from agent.wire.encode import encode_message
+
+__all__ = ["Producer", "Publisher", "PublisherStats", "kafka_producer_factory"]
+
+log = logging.getLogger(__name__)
+
+
+class Producer(Protocol):
+    """The part of ``kafka.KafkaProducer`` the publisher uses; tests pass an in-memory one."""
+
+    def send(self, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]]) -> Any: ...
+    def flush(self, timeout: float | None = None) -> None: ...
+    def close(self, timeout: float | None = None) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PublisherStats:
+    """A snapshot of the publisher's counters (records unless named otherwise)."""
+
+    enqueued: int
+    sent: int
+    failed: int
+    dropped: dict[str, int]
+    queued: int
+    in_flight: int
+    messages_sent: int
+
+
+def kafka_producer_factory(kafka: KafkaSettings, settings: PublisherSettings) -> Producer:
+    """A kafka-python producer tuned for large Arrow batches: acks=all, idempotent-safe retries."""
+    from kafka import KafkaProducer
+
+    return KafkaProducer(  # type: ignore[no-any-return]
+        **kafka.client_config(),
+        acks="all",
+        compression_type=settings.compression,
+        linger_ms=settings.linger_ms,
+        batch_size=settings.batch_size_bytes,
+        max_request_size=settings.max_request_size_bytes,
+        request_timeout_ms=int(settings.delivery_timeout_seconds * 1000),
+        retries=5,
+        max_in_flight_requests_per_connection=1,  # keeps one model's batches in order across retries
+        **settings.extra,
+    )
+
+
+_Item = tuple[str, pa.RecordBatch, str | None]
+_STOP = object()
+
+
+class Publisher:
+    """Send prediction batches to Kafka asynchronously, through a bounded queue.
+
+    ``publish`` returns at once; ``flush`` waits until everything queued was acknowledged or
+    failed; ``stats`` reports what happened to every record.
+    """
+
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        settings: PublisherSettings | None = None,
+        *,
+        producer_factory: Callable[[KafkaSettings, PublisherSettings], Producer] = kafka_producer_factory,
+    ) -> None:
+        self.settings = settings or PublisherSettings()
+        self._producer = producer_factory(kafka, self.settings)
+        self._queue: queue.SimpleQueue[_Item | object] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._queued = 0  # records in the queue, not yet handed to the producer
+        self._in_flight = 0  # records handed to the producer, not yet acknowledged
+        self._enqueued = 0
+        self._sent = 0
+        self._failed = 0
+        self._messages_sent = 0
+        self._dropped: Counter[str] = Counter()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="modelmon-publisher", daemon=True)
+        self._thread.start()
+
+    def publish(self, model: str, batch: pa.RecordBatch, traceparent: str | None = None) -> bool:
+        """Queue a batch built by ``agent.wire.build_prediction_batch``. False when it was dropped."""
+        if self._closed:
+            raise PublisherClosedError("publisher is closed")
+        rows = batch.num_rows
+        if rows == 0:
+            return True
+        with self._lock:
+            if self._queued + rows > self.settings.queue_max_records:
+                self._dropped["queue_full"] += rows
+                return False
+            self._queued += rows
+            self._enqueued += rows
+        self._queue.put((model, batch, traceparent))
+        return True
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            model, batch, traceparent = item  # type: ignore[misc]
+            step = self.settings.max_rows_per_message
+            for start in range(0, batch.num_rows, step):
+                self._send(model, batch.slice(start, step), traceparent)
+
+    def _send(self, model: str, batch: pa.RecordBatch, traceparent: str | None) -> None:
+        rows = batch.num_rows
+        try:
+            message = encode_message(
+                model, batch, producer=self.settings.producer_name, traceparent=traceparent
+            )
+        except (pa.ArrowException, ValueError) as exc:  # should not happen for a built batch
+            log.error("cannot encode a batch of %d records for %s: %s", rows, model, exc)
+            self._settle(rows, dropped="encode_error")
+            return
+        with self._lock:
+            self._queued -= rows
+            self._in_flight += rows
+        try:
+            future = self._producer.send(self.settings.topic, value=message.value, key=message.key,
+                                         headers=message.headers)
+        except Exception as exc:  # kafka-python raises many types here; none may escape
+            log.warning("send of %d records for %s failed: %s", rows, model, exc)
+            self._delivered(rows, ok=False)
+            return
+        future.add_callback(lambda _meta: self._delivered(rows, ok=True))
+        future.add_errback(lambda exc: self._delivery_failed(rows, model, exc))
+
+    def _delivery_failed(self, rows: int, model: str, exc: BaseException) -> None:
+        log.warning("delivery of %d records for %s failed: %s", rows, model, exc)
+        self._delivered(rows, ok=False)
+
+    def _delivered(self, rows: int, *, ok: bool) -> None:
+        with self._lock:
+            self._in_flight -= rows
+            if ok:
+                self._sent += rows
+                self._messages_sent += 1
+            else:
+                self._failed += rows
+                self._dropped["delivery_failed"] += rows
+            self._idle.notify_all()
+
+    def _settle(self, rows: int, *, dropped: str) -> None:
+        with self._lock:
+            self._queued -= rows
+            self._dropped[dropped] += rows
+            self._idle.notify_all()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every queued record is acknowledged or failed. False on timeout."""
+        with self._lock:
+            ok = self._idle.wait_for(lambda: self._queued == 0 or self._closed, timeout)
+        try:
+            self._producer.flush(timeout)
+        except Exception as exc:  # kafka-python raises KafkaTimeoutError; the wait below decides
+            log.debug("producer flush: %s", exc)
+        with self._lock:
+            return ok and self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+
+    def stats(self) -> PublisherStats:
+        with self._lock:
+            return PublisherStats(
+                enqueued=self._enqueued,
+                sent=self._sent,
+                failed=self._failed,
+                dropped=dict(self._dropped),
+                queued=self._queued,
+                in_flight=self._in_flight,
+                messages_sent=self._messages_sent,
+            )
+
+    def close(self, timeout: float | None = 10.0) -> None:
+        """Send what is queued (within ``timeout``), then stop. Idempotent."""
+        if self._closed:
+            return
+        self.flush(timeout)
+        self._closed = True
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+        self._producer.close(timeout)
+
+    def __enter__(self) -> Publisher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,115 @@
+"""The one place settings are built: a YAML file, then ``MODELMON_*`` environment variables on top.
+
+Components receive their settings dataclasses explicitly; nothing else reads the environment, and
+nothing reads it at import time.
+
+Environment variables (each overrides the YAML value):
+
+=====================================  ==========================================
+``MODELMON_KAFKA_BOOTSTRAP``           comma-separated ``host:port`` list
+``MODELMON_KAFKA_CLIENT_ID``           client id
+``MODELMON_KAFKA_SECURITY_PROTOCOL``   PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
+``MODELMON_KAFKA_SASL_MECHANISM``      e.g. SCRAM-SHA-512
+``MODELMON_KAFKA_SASL_USERNAME``       SASL user
+``MODELMON_KAFKA_SASL_PASSWORD_FILE``  file holding the SASL password
+``MODELMON_KAFKA_SSL_CAFILE``          CA bundle
+``MODELMON_AGGREGATOR_GROUP``          consumer group of the aggregators
+``MODELMON_METRICS_PORT``              port of the aggregator's ``/metrics``
+=====================================  ==========================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from agent.errors import ConfigError
+from agent.settings import KafkaSettings, PublisherSettings
+from drift.adapters.settings import AggregatorSettings
+
+__all__ = ["Settings", "load_settings"]
+
+_ENV_KAFKA = {
+    "MODELMON_KAFKA_BOOTSTRAP": "bootstrap_servers",
+    "MODELMON_KAFKA_CLIENT_ID": "client_id",
+    "MODELMON_KAFKA_SECURITY_PROTOCOL": "security_protocol",
+    "MODELMON_KAFKA_SASL_MECHANISM": "sasl_mechanism",
+    "MODELMON_KAFKA_SASL_USERNAME": "sasl_username",
+    "MODELMON_KAFKA_SASL_PASSWORD_FILE": "sasl_password_file",
+    "MODELMON_KAFKA_SSL_CAFILE": "ssl_cafile",
+}
+_ENV_AGGREGATOR = {"MODELMON_AGGREGATOR_GROUP": "group_id", "MODELMON_METRICS_PORT": "metrics_port"}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every process setting, by component."""
+
+    kafka: KafkaSettings = field(default_factory=KafkaSettings)
+    publisher: PublisherSettings = field(default_factory=PublisherSettings)
+    aggregator: AggregatorSettings = field(default_factory=AggregatorSettings)
+
+
+def _convert(value: Any, hint: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (types.UnionType, typing.Union):
+        if value is None:
+            return None
+        hint = next(a for a in args if a is not type(None))
+        return _convert(value, hint, where)
+    try:
+        if origin is tuple:
+            items = value.split(",") if isinstance(value, str) else list(value)
+            return tuple(str(i).strip() for i in items if str(i).strip())
+        if hint is bool:
+            if isinstance(value, str):
+                return value.strip().lower() in ("1", "true", "yes", "on")
+            return bool(value)
+        if hint in (int, float, str):
+            return hint(value)
+        if hint is Path:
+            return Path(value)
+        if origin is dict:
+            return dict(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {where}: cannot use {value!r}: {exc}") from exc
+    return value
+
+
+def _build(cls: type[Any], raw: Mapping[str, Any], where: str, **fixed: Any) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - names)
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {unknown} in {where}; known: {sorted(names)}")
+    values = {k: _convert(v, hints[k], f"{where}.{k}") for k, v in raw.items()}
+    return cls(**(values | fixed))
+
+
+def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from an optional YAML file and an environment mapping (``os.environ``)."""
+    doc: dict[str, Any] = {}
+    if path is not None:
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read settings {path}: {exc}") from exc
+    env = env or {}
+    kafka_raw = dict(doc.get("kafka") or {})
+    kafka_raw |= {key: env[name] for name, key in _ENV_KAFKA.items() if env.get(name)}
+    aggregator_raw = dict(doc.get("aggregator") or {})
+    aggregator_raw |= {key: env[name] for name, key in _ENV_AGGREGATOR.items() if env.get(name)}
+    kafka = _build(KafkaSettings, kafka_raw, "kafka")
+    return Settings(
+        kafka=kafka,
+        publisher=_build(PublisherSettings, dict(doc.get("publisher") or {}), "publisher"),
+        aggregator=_build(AggregatorSettings, aggregator_raw, "aggregator", kafka=kafka),
+    )

@@ -1,0 +1,85 @@
+"""A local Prometheus (Debian's ``prometheus`` package) scraping given targets, and a query helper."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from deploy.processes import ManagedProcess, free_port
+
+__all__ = ["LocalPrometheus", "prometheus_binary", "promtool_binary"]
+
+
+def prometheus_binary() -> str | None:
+    return shutil.which("prometheus") or (
+        "/usr/bin/prometheus" if Path("/usr/bin/prometheus").exists() else None
+    )
+
+
+def promtool_binary() -> str | None:
+    return shutil.which("promtool") or ("/usr/bin/promtool" if Path("/usr/bin/promtool").exists() else None)
+
+
+class LocalPrometheus:
+    """Prometheus on a free loopback port, scraping ``targets`` every ``scrape_interval``."""
+
+    def __init__(
+        self,
+        targets: list[str],
+        *,
+        scrape_interval: str = "1s",
+        rule_files: list[Path] | None = None,
+        workdir: Path | None = None,
+    ) -> None:
+        binary = prometheus_binary()
+        if binary is None:
+            raise FileNotFoundError("prometheus is not installed (Debian package 'prometheus')")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="modelmon-prometheus-"))
+        config = {
+            "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval},
+            "scrape_configs": [{"job_name": "modelmon", "static_configs": [{"targets": targets}]}],
+            "rule_files": [str(p) for p in rule_files or []],
+        }
+        config_path = self.workdir / "prometheus.yml"
+        config_path.write_text(yaml.safe_dump(config))
+        self._process = ManagedProcess(
+            "prometheus",
+            [binary, f"--config.file={config_path}", f"--storage.tsdb.path={self.workdir / 'data'}",
+             f"--web.listen-address=127.0.0.1:{self.port}"],
+            self.workdir / "prometheus.log",
+        )
+
+    def _ready(self) -> bool:
+        with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as response:  # noqa: S310 - loopback
+            return bool(response.status == 200)
+
+    def start(self, timeout: float = 60.0) -> LocalPrometheus:
+        self._process.start(self._ready, timeout)
+        return self
+
+    def stop(self) -> None:
+        self._process.stop()
+
+    def query(self, promql: str) -> list[dict[str, Any]]:
+        """Evaluate an instant query; returns the result vector. Raises on a query error."""
+        url = f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback
+            body = json.load(response)
+        if body.get("status") != "success":
+            raise RuntimeError(f"query {promql!r} failed: {body}")
+        return list(body["data"]["result"])
+
+    def __enter__(self) -> LocalPrometheus:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,57 @@
+"""Assemble the aggregator process from settings: checkpoints, the Kafka loop, the metrics server."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from agent.catalog.model import Catalog
+from drift.adapters.aggregator import Aggregator
+from drift.adapters.checkpoints import KafkaCheckpointStore, ensure_topic
+from drift.adapters.prometheus import ResultStore, serve_metrics
+from drift.adapters.references import ReferenceCache
+from drift.adapters.settings import AggregatorSettings
+from drift.adapters.stats import AggregatorStats
+
+__all__ = ["AggregatorService", "DEFAULT_PARTITIONS"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PARTITIONS = 4
+
+
+@dataclass
+class AggregatorService:
+    """A running aggregator: its loop thread, its metrics server and what it publishes into."""
+
+    aggregator: Aggregator
+    store: ResultStore
+    stats: AggregatorStats
+    metrics_port: int
+    stop_event: threading.Event
+    thread: threading.Thread
+    server: Any
+
+    @classmethod
+    def start(cls, settings: AggregatorSettings, catalog: Catalog, partitions: int = DEFAULT_PARTITIONS) -> AggregatorService:
+        """Create the topics if needed, serve ``/metrics`` and start consuming in a thread."""
+        count = ensure_topic(settings.kafka, settings.topic, partitions)
+        checkpoints = KafkaCheckpointStore(settings.kafka, settings.resolved_checkpoint_topic, count)
+        store = ResultStore()
+        stats = AggregatorStats()
+        server, _registry, port = serve_metrics(store, stats, settings.metrics_host, settings.metrics_port)
+        references = ReferenceCache()
+        aggregator = Aggregator(settings, catalog, store, checkpoints, references=references.get, stats=stats)
+        stop = threading.Event()
+        thread = threading.Thread(target=aggregator.run, args=(stop,), name="modelmon-aggregator", daemon=True)
+        thread.start()
+        log.info("aggregator: group %s, topic %s, metrics on port %d", settings.group_id, settings.topic, port)
+        return cls(aggregator, store, stats, port, stop, thread, server)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.stop_event.set()
+        self.thread.join(timeout)
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,261 @@
+"""The aggregator's Kafka loop: a thin adapter between the consumer group and the pure core.
+
+Per poll: decode each message (or count its rejection), add its rows to the partition's windows,
+close the windows the watermark passed, compute and publish their results, then write checkpoints
+and commit offsets. Offsets never pass a record of a window that is not yet published.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from agent.catalog.model import Catalog, ModelSpec, WindowSpec
+from drift.adapters.checkpoints import CheckpointStore
+from drift.adapters.settings import AggregatorSettings
+from drift.adapters.stats import AggregatorStats
+from drift.core.compute import compute_window
+from drift.core.decode import DecodedBatch, RejectReason, Rejection, decode_predictions
+from drift.core.reference import ReferenceProfile
+from drift.core.results import WindowResult
+from drift.core.windows import PartitionWindows
+
+__all__ = ["Aggregator", "WindowSink"]
+
+log = logging.getLogger(__name__)
+
+ReferenceLookup = Callable[[ModelSpec, str], ReferenceProfile | None]
+
+
+class WindowSink(Protocol):
+    """Receives every closed window's result, once (the exporter's store, a test's recorder)."""
+
+    def publish(self, model: ModelSpec, result: WindowResult) -> None: ...
+
+
+class Aggregator:
+    """Consume predictions in a consumer group and publish window results to ``sink``."""
+
+    def __init__(
+        self,
+        settings: AggregatorSettings,
+        catalog: Catalog,
+        sink: WindowSink,
+        checkpoints: CheckpointStore,
+        *,
+        references: ReferenceLookup = lambda model, version: None,
+        stats: AggregatorStats | None = None,
+        clock: Callable[[], float] = time.time,
+        consumer: Any = None,
+    ) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.sink = sink
+        self.checkpoints = checkpoints
+        self.references = references
+        self.stats = stats or AggregatorStats()
+        self._clock = clock
+        self._consumer = consumer or self._make_consumer()
+        self._states: dict[int, PartitionWindows] = {}
+        self._dirty = False
+        self._last_commit = 0.0
+        self._pending: set[int] = set()
+        self.assigned = threading.Event()  # set once partitions were first assigned
+
+    def _make_consumer(self) -> Any:
+        from kafka import KafkaConsumer
+
+        s = self.settings
+        return KafkaConsumer(
+            **s.kafka.client_config(),
+            group_id=s.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset=s.auto_offset_reset,
+            session_timeout_ms=s.session_timeout_ms,
+            heartbeat_interval_ms=s.heartbeat_interval_ms,
+            max_poll_records=s.max_poll_records,
+            max_partition_fetch_bytes=32 * 1_048_576,
+            fetch_max_bytes=64 * 1_048_576,
+        )
+
+    # --- consumer group -------------------------------------------------------------------
+    def _window_for(self, identity: str) -> WindowSpec:
+        model = self.catalog.get(identity)
+        return model.window if model else WindowSpec()
+
+    def _on_assigned(self, assigned: Any) -> None:
+        # Runs on kafka-python's IO thread, where blocking consumer calls are not allowed: only note
+        # the partitions; the poll thread restores them (see _restore_assigned).
+        self._pending.update(tp.partition for tp in assigned if tp.partition not in self._states)
+
+    def _restore_assigned(self, polled: dict[Any, Any]) -> None:
+        """Resume newly assigned partitions from their checkpoints; drop records fetched before that."""
+        from kafka import TopicPartition
+
+        for partition in sorted(self._pending):
+            tp = TopicPartition(self.settings.topic, partition)
+            fetched = polled.pop(tp, None)
+            checkpoint = self.checkpoints.load(partition)
+            if checkpoint is not None:
+                state = PartitionWindows(
+                    partition, self._window_for,
+                    idle_advance_seconds=self.settings.idle_advance_seconds, checkpoint=checkpoint,
+                )
+                self._consumer.seek(tp, checkpoint.safe_offset)
+                log.info("partition %d: resuming from %s", partition, checkpoint)
+            else:
+                state = PartitionWindows(
+                    partition, self._window_for, idle_advance_seconds=self.settings.idle_advance_seconds,
+                )
+                if fetched:
+                    self._consumer.seek(tp, fetched[0].offset)
+                log.info("partition %d: no checkpoint, starting at the group's position", partition)
+            self._states[partition] = state
+        self._pending.clear()
+        with self.stats.lock:
+            self.stats.partitions[self.settings.topic] = len(self._states)
+        if self._states:
+            self.assigned.set()
+
+    def _on_revoked(self, revoked: Any) -> None:
+        # On the IO thread, while the poll thread waits in poll(): the state is ours to touch, but
+        # only non-blocking calls on this consumer are allowed (so the offset commit is async).
+        self._pending.difference_update(tp.partition for tp in revoked)
+        partitions = [tp.partition for tp in revoked if tp.partition in self._states]
+        self._hand_over(partitions, sync=False)
+
+    def _hand_over(self, partitions: list[int], *, sync: bool = True) -> None:
+        """Publish what is closed, checkpoint the rest and let the partitions go."""
+        if not partitions:
+            return
+        self._close_windows(self._clock(), partitions)
+        self._commit(partitions, sync=sync)
+        for partition in partitions:
+            del self._states[partition]
+        with self.stats.lock:
+            self.stats.partitions[self.settings.topic] = len(self._states)
+        log.info("handed over partitions %s", partitions)
+
+    # --- the loop -----------------------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        """Consume until ``stop`` is set, then hand every partition over cleanly."""
+        from kafka import ConsumerRebalanceListener
+
+        aggregator = self
+
+        class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+            def on_partitions_revoked(self, revoked: Any) -> None:
+                aggregator._on_revoked(revoked)
+
+            def on_partitions_assigned(self, assigned: Any) -> None:
+                aggregator._on_assigned(assigned)
+
+        self._consumer.subscribe([self.settings.topic], listener=_Listener())
+        try:
+            while not stop.is_set():
+                self.poll_once()
+            self._hand_over(list(self._states))
+        finally:
+            self._consumer.close(autocommit=False)
+            self.checkpoints.close()
+
+    def poll_once(self) -> None:
+        polled = dict(self._consumer.poll(timeout_ms=self.settings.poll_timeout_ms))
+        if self._pending:
+            self._restore_assigned(polled)
+        now = self._clock()
+        now_us = int(now * 1_000_000)
+        for tp, messages in polled.items():
+            state = self._states.get(tp.partition)
+            if state is None:
+                continue
+            for message in messages:
+                self._process(state, message, now_us)
+        for state in self._states.values():
+            state.advance_idle(now_us)
+        self._close_windows(now, list(self._states))
+        if self._dirty and now - self._last_commit >= self.settings.commit_interval_seconds:
+            self._commit(list(self._states))
+        self._update_gauges(polled)
+
+    def _process(self, state: PartitionWindows, message: Any, now_us: int) -> None:
+        topic = self.settings.topic
+        decoded: DecodedBatch | Rejection = decode_predictions(message.key, message.value, message.headers)
+        if isinstance(decoded, DecodedBatch) and self.catalog.get(decoded.model) is None:
+            decoded = Rejection(RejectReason.UNKNOWN_MODEL, f"model {decoded.model!r} is not in the catalog")
+        self._dirty = True
+        if isinstance(decoded, Rejection):
+            if not state.skip(message.offset):
+                with self.stats.lock:
+                    self.stats.messages[topic] += 1
+                    self.stats.messages_rejected[(topic, decoded.reason.value)] += 1
+                log.warning("partition %d offset %d rejected (%s): %s", state.partition, message.offset,
+                            decoded.reason.value, decoded.detail)
+            return
+        replay = message.offset < state.replay_until
+        outcome = state.add(message.offset, decoded, now_us)
+        if replay:
+            return
+        with self.stats.lock:
+            self.stats.messages[topic] += 1
+            if outcome.late:
+                self.stats.records_rejected[(topic, "late")] += outcome.late
+            if decoded.rejected_rows:
+                self.stats.records_rejected[(topic, "null_required")] += decoded.rejected_rows
+
+    def _close_windows(self, now: float, partitions: list[int]) -> None:
+        for partition in partitions:
+            for closed in self._states[partition].pop_closed():
+                model = self.catalog.get(closed.key.model)
+                if model is None:
+                    continue
+                try:
+                    result = compute_window(
+                        model, closed.key, closed.end_us, closed.frame, self.references(model, closed.key.version)
+                    )
+                except Exception:  # a bug in one window must not stop the others
+                    log.exception("computing window %s failed", closed.key)
+                    with self.stats.lock:
+                        self.stats.records_rejected[(self.settings.topic, "compute_error")] += len(closed.frame)
+                    continue
+                self.sink.publish(model, result)
+                self._dirty = True
+
+    def _commit(self, partitions: list[int], *, sync: bool = True) -> None:
+        from kafka import TopicPartition
+        from kafka.structs import OffsetAndMetadata
+
+        checkpoints = [c for c in (self._states[p].checkpoint() for p in partitions) if c is not None]
+        if not checkpoints:
+            return
+        self.checkpoints.save(checkpoints)  # first: the checkpoint is what the next owner resumes from
+        offsets = {
+            TopicPartition(self.settings.topic, c.partition): OffsetAndMetadata(c.safe_offset, "", -1)
+            for c in checkpoints
+        }
+        try:
+            if sync:
+                self._consumer.commit(offsets)
+            else:
+                self._consumer.commit_async(offsets)
+        except Exception as exc:  # the checkpoint already holds the position; a failed commit only shows as lag
+            log.warning("offset commit failed: %s", exc)
+        with self.stats.lock:
+            self.stats.commits[self.settings.topic] += 1
+        self._dirty = False
+        self._last_commit = self._clock()
+
+    def _update_gauges(self, polled: dict[Any, Any]) -> None:
+        lag: dict[tuple[str, int], int] = {}
+        for tp in polled:
+            highwater = self._consumer.highwater(tp)
+            if highwater is not None and tp.partition in self._states:
+                lag[(tp.topic, tp.partition)] = max(0, highwater - self._consumer.position(tp))
+        with self.stats.lock:
+            self.stats.open_windows = sum(s.open_windows for s in self._states.values())
+            self.stats.lag.update(lag)
+            for key in [k for k in self.stats.lag if k[1] not in self._states]:
+                del self.stats.lag[key]

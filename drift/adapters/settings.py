@@ -1,0 +1,49 @@
+"""Settings of the aggregator process, as a documented frozen dataclass (built in ``deploy.config``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from agent.settings import KafkaSettings
+from agent.wire.format import PREDICTIONS_TOPIC
+
+__all__ = ["AggregatorSettings"]
+
+
+@dataclass(frozen=True, slots=True)
+class AggregatorSettings:
+    """How the aggregator consumes, checkpoints and serves metrics.
+
+    Attributes:
+        kafka: how to reach Kafka.
+        group_id: the consumer group; aggregators in one group split the partitions (and so the models).
+        topic: the predictions topic.
+        checkpoint_topic: where partition checkpoints go; defaults to ``modelmon.aggregator.<group>.checkpoints``.
+        metrics_host, metrics_port: where ``/metrics`` is served (port 0 picks a free one).
+        poll_timeout_ms: longest wait for new records in one poll.
+        max_poll_records: records handed over by one poll at most.
+        commit_interval_seconds: how often checkpoints and offsets are written when something changed.
+        idle_advance_seconds: after this long without records on a partition, its watermark follows
+            the wall clock, so the last windows of a model that stopped sending still close.
+        session_timeout_ms, heartbeat_interval_ms: consumer-group liveness (Tansu answers a join after
+            half the session timeout).
+        auto_offset_reset: where a group with no checkpoint starts: ``earliest`` or ``latest``.
+    """
+
+    kafka: KafkaSettings = field(default_factory=KafkaSettings)
+    group_id: str = "modelmon-aggregator"
+    topic: str = PREDICTIONS_TOPIC
+    checkpoint_topic: str | None = None
+    metrics_host: str = "0.0.0.0"
+    metrics_port: int = 9400
+    poll_timeout_ms: int = 200
+    max_poll_records: int = 500
+    commit_interval_seconds: float = 1.0
+    idle_advance_seconds: float = 30.0
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 2_000
+    auto_offset_reset: str = "earliest"
+
+    @property
+    def resolved_checkpoint_topic(self) -> str:
+        return self.checkpoint_topic or f"modelmon.aggregator.{self.group_id}.checkpoints"
