@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["AgentError", "CatalogError", "CatalogProblem", "ConfigError", "EncodeError", "PublisherClosedError"]
+__all__ = [
+    "AgentError",
+    "CatalogError",
+    "CatalogProblem",
+    "ConfigError",
+    "EncodeError",
+    "PublisherClosedError",
+]
 
 
 class AgentError(Exception):

@@ -31,80 +31,137 @@ _COLUMN_LABELS: Final = (*MODEL_LABELS, "feature", "role", "statistic")
 
 # --- window results of the aggregator -------------------------------------------------------
 FEATURE_DRIFT_SCORE: Final = MetricSpec(
-    "modelmon_feature_drift_score", "gauge",
+    "modelmon_feature_drift_score",
+    "gauge",
     "Drift score of a feature or output in the model's last closed window, against its reference.",
     _COLUMN_LABELS,
 )
 FEATURE_DRIFT_THRESHOLD: Final = MetricSpec(
-    "modelmon_feature_drift_threshold", "gauge",
-    "Score at or above which the column counts as drifted.", _COLUMN_LABELS,
+    "modelmon_feature_drift_threshold",
+    "gauge",
+    "Score at or above which the column counts as drifted.",
+    _COLUMN_LABELS,
 )
 FEATURE_DRIFT_DETECTED: Final = MetricSpec(
-    "modelmon_feature_drift_detected", "gauge",
-    "1 when the column drifted in the last closed window, else 0.", _COLUMN_LABELS,
+    "modelmon_feature_drift_detected",
+    "gauge",
+    "1 when the column drifted in the last closed window, else 0.",
+    _COLUMN_LABELS,
 )
 DATASET_DRIFT_SHARE: Final = MetricSpec(
-    "modelmon_dataset_drift_share_ratio", "gauge",
-    "Share of the model's columns that drifted in the last closed window.", MODEL_LABELS, "ratio",
+    "modelmon_dataset_drift_share_ratio",
+    "gauge",
+    "Share of the model's columns that drifted in the last closed window.",
+    MODEL_LABELS,
+    "ratio",
 )
 DATASET_DRIFT_DETECTED: Final = MetricSpec(
-    "modelmon_dataset_drift_detected", "gauge",
-    "1 when the drifted share reached the model's dataset drift share, else 0.", MODEL_LABELS,
+    "modelmon_dataset_drift_detected",
+    "gauge",
+    "1 when the drifted share reached the model's dataset drift share, else 0.",
+    MODEL_LABELS,
 )
 WINDOW_RECORDS: Final = MetricSpec(
-    "modelmon_window_records", "gauge", "Predictions in the model's last closed window.", MODEL_LABELS,
+    "modelmon_window_records",
+    "gauge",
+    "Predictions in the model's last closed window.",
+    MODEL_LABELS,
 )
 WINDOW_ERROR_RATIO: Final = MetricSpec(
-    "modelmon_window_error_ratio", "gauge",
-    "Share of predictions with a status code of 400 or more in the last closed window.", MODEL_LABELS, "ratio",
+    "modelmon_window_error_ratio",
+    "gauge",
+    "Share of predictions with a status code of 400 or more in the last closed window.",
+    MODEL_LABELS,
+    "ratio",
 )
 WINDOW_LATENCY: Final = MetricSpec(
-    "modelmon_window_latency_seconds", "summary",
-    "Prediction latency quantiles of the model's last closed window.", MODEL_LABELS, "seconds",
+    "modelmon_window_latency_seconds",
+    "summary",
+    "Prediction latency quantiles of the model's last closed window.",
+    MODEL_LABELS,
+    "seconds",
 )
 WINDOW_END: Final = MetricSpec(
-    "modelmon_window_end_timestamp_seconds", "gauge",
-    "Event-time end of the model's last closed window (Unix time).", MODEL_LABELS, "seconds",
+    "modelmon_window_end_timestamp_seconds",
+    "gauge",
+    "Event-time end of the model's last closed window (Unix time).",
+    MODEL_LABELS,
+    "seconds",
 )
 PREDICTIONS: Final = MetricSpec(
-    "modelmon_predictions_total", "counter",
-    "Predictions counted in closed windows since the aggregator started.", MODEL_LABELS,
+    "modelmon_predictions_total",
+    "counter",
+    "Predictions counted in closed windows since the aggregator started.",
+    MODEL_LABELS,
 )
 WINDOWS_CLOSED: Final = MetricSpec(
-    "modelmon_windows_closed_total", "counter",
-    "Windows closed and published since the aggregator started.", MODEL_LABELS,
+    "modelmon_windows_closed_total",
+    "counter",
+    "Windows closed and published since the aggregator started.",
+    MODEL_LABELS,
 )
 
 # --- the aggregator's own health ---------------------------------------------------------------
 AGGREGATOR_MESSAGES: Final = MetricSpec(
-    "modelmon_aggregator_messages_total", "counter", "Kafka messages consumed.", ("topic",),
+    "modelmon_aggregator_messages_total",
+    "counter",
+    "Kafka messages consumed.",
+    ("topic",),
 )
 AGGREGATOR_MESSAGES_REJECTED: Final = MetricSpec(
-    "modelmon_aggregator_messages_rejected_total", "counter",
-    "Kafka messages rejected whole, by reason.", ("topic", "reason"),
+    "modelmon_aggregator_messages_rejected_total",
+    "counter",
+    "Kafka messages rejected whole, by reason.",
+    ("topic", "reason"),
 )
 AGGREGATOR_RECORDS_REJECTED: Final = MetricSpec(
-    "modelmon_aggregator_records_rejected_total", "counter",
-    "Records rejected inside accepted messages, by reason (late, null_required).", ("topic", "reason"),
+    "modelmon_aggregator_records_rejected_total",
+    "counter",
+    "Records rejected inside accepted messages, by reason (late, null_required).",
+    ("topic", "reason"),
 )
 AGGREGATOR_OPEN_WINDOWS: Final = MetricSpec(
-    "modelmon_aggregator_open_windows", "gauge", "Windows being filled.", (),
+    "modelmon_aggregator_open_windows",
+    "gauge",
+    "Windows being filled.",
+    (),
 )
 AGGREGATOR_PARTITIONS: Final = MetricSpec(
-    "modelmon_aggregator_assigned_partitions", "gauge", "Partitions assigned to this aggregator.", ("topic",),
+    "modelmon_aggregator_assigned_partitions",
+    "gauge",
+    "Partitions assigned to this aggregator.",
+    ("topic",),
 )
 AGGREGATOR_LAG: Final = MetricSpec(
-    "modelmon_aggregator_consumer_lag_records", "gauge",
-    "Records between this aggregator's position and the partition's end.", ("topic", "partition"),
+    "modelmon_aggregator_consumer_lag_records",
+    "gauge",
+    "Records between this aggregator's position and the partition's end.",
+    ("topic", "partition"),
 )
 AGGREGATOR_COMMITS: Final = MetricSpec(
-    "modelmon_aggregator_commits_total", "counter", "Offset commits after published windows.", ("topic",),
+    "modelmon_aggregator_commits_total",
+    "counter",
+    "Offset commits after published windows.",
+    ("topic",),
 )
 
 ALL_METRICS: Final = (
-    FEATURE_DRIFT_SCORE, FEATURE_DRIFT_THRESHOLD, FEATURE_DRIFT_DETECTED, DATASET_DRIFT_SHARE,
-    DATASET_DRIFT_DETECTED, WINDOW_RECORDS, WINDOW_ERROR_RATIO, WINDOW_LATENCY, WINDOW_END,
-    PREDICTIONS, WINDOWS_CLOSED, AGGREGATOR_MESSAGES, AGGREGATOR_MESSAGES_REJECTED,
-    AGGREGATOR_RECORDS_REJECTED, AGGREGATOR_OPEN_WINDOWS, AGGREGATOR_PARTITIONS, AGGREGATOR_LAG,
+    FEATURE_DRIFT_SCORE,
+    FEATURE_DRIFT_THRESHOLD,
+    FEATURE_DRIFT_DETECTED,
+    DATASET_DRIFT_SHARE,
+    DATASET_DRIFT_DETECTED,
+    WINDOW_RECORDS,
+    WINDOW_ERROR_RATIO,
+    WINDOW_LATENCY,
+    WINDOW_END,
+    PREDICTIONS,
+    WINDOWS_CLOSED,
+    AGGREGATOR_MESSAGES,
+    AGGREGATOR_MESSAGES_REJECTED,
+    AGGREGATOR_RECORDS_REJECTED,
+    AGGREGATOR_OPEN_WINDOWS,
+    AGGREGATOR_PARTITIONS,
+    AGGREGATOR_LAG,
     AGGREGATOR_COMMITS,
 )

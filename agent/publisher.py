@@ -139,9 +139,11 @@ class Publisher:
         with self._lock:
             self._queued -= rows
             self._in_flight += rows
+            self._idle.notify_all()
         try:
-            future = self._producer.send(self.settings.topic, value=message.value, key=message.key,
-                                         headers=message.headers)
+            future = self._producer.send(
+                self.settings.topic, value=message.value, key=message.key, headers=message.headers
+            )
         except Exception as exc:  # kafka-python raises many types here; none may escape
             log.warning("send of %d records for %s failed: %s", rows, model, exc)
             self._delivered(rows, ok=False)

@@ -1,7 +1,7 @@
 """In-process logging of predictions, for batch jobs and servers that prefer it to the sidecar.
 
-    publisher = Publisher(KafkaSettings(bootstrap_servers=("kafka:9092",)))
-    log_predictions(publisher, "fraud/scorer", features=df, outputs={"score": scores}, version="v3")
+publisher = Publisher(KafkaSettings(bootstrap_servers=("kafka:9092",)))
+log_predictions(publisher, "fraud/scorer", features=df, outputs={"score": scores}, version="v3")
 """
 
 from __future__ import annotations

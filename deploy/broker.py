@@ -27,8 +27,16 @@ class LocalBroker:
         url = f"tcp://127.0.0.1:{self.port}"
         self._process = ManagedProcess(
             "tansu",
-            [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
+            [
+                broker_binary(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
             log_dir / "tansu.log",
         )
 

@@ -26,8 +26,12 @@ def _duration(text: str) -> float:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="modelmon", description="Model monitoring for Kubernetes and OpenShift.")
-    parser.add_argument("--config", type=Path, help="settings YAML (MODELMON_* environment variables override it)")
+    parser = argparse.ArgumentParser(
+        prog="modelmon", description="Model monitoring for Kubernetes and OpenShift."
+    )
+    parser.add_argument(
+        "--config", type=Path, help="settings YAML (MODELMON_* environment variables override it)"
+    )
     parser.add_argument("--log-level", default="INFO")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -85,7 +89,9 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if args.command == "demo":
         logging.getLogger("kafka").setLevel(logging.ERROR)
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -76,8 +76,14 @@ def _prepare_catalog(options: DemoOptions) -> Catalog:
     return catalog
 
 
-def _traffic(publisher: Publisher, model: ModelSpec, options: DemoOptions, start: float,
-             stop: threading.Event, report: DemoReport) -> None:
+def _traffic(
+    publisher: Publisher,
+    model: ModelSpec,
+    options: DemoOptions,
+    start: float,
+    stop: threading.Event,
+    report: DemoReport,
+) -> None:
     rng = np.random.default_rng(42)
     batch = max(1, int(options.rate / 10))
     while not stop.is_set():
@@ -85,8 +91,16 @@ def _traffic(publisher: Publisher, model: ModelSpec, options: DemoOptions, start
         features, outputs = demo_batch(rng, batch, drifted=drifted)
         latencies = rng.gamma(2.0, 0.01, batch)
         statuses = np.where(rng.random(batch) < 0.01, 500, 200)
-        report.sent += log_predictions(publisher, model.identity, features, outputs, version=model.versions[0],
-                                       latencies=latencies, status_codes=statuses, spec=model)
+        report.sent += log_predictions(
+            publisher,
+            model.identity,
+            features,
+            outputs,
+            version=model.versions[0],
+            latencies=latencies,
+            status_codes=statuses,
+            spec=model,
+        )
         stop.wait(0.1)
 
 
@@ -99,7 +113,8 @@ def _summary(service: AggregatorService, model: ModelSpec, report: DemoReport, d
             continue
         scores = ", ".join(
             f"{c.column}={c.score:.2f}{'*' if c.drifted else ''}"
-            for c in result.columns if c.status is DriftStatus.OK
+            for c in result.columns
+            if c.status is DriftStatus.OK
         )
         share = result.drift_share if result.drift_share is not None else math.nan
         if drifting:
@@ -126,8 +141,14 @@ def run_demo(options: DemoOptions, settings: Settings, *, stop: threading.Event 
         print(f"  broker      Tansu (memory-only) on {broker.bootstrap}")
     else:
         print(f"  broker      {','.join(kafka.bootstrap_servers)}")
-    aggregator_settings = replace(settings.aggregator, kafka=kafka, metrics_port=options.metrics_port,
-                                  session_timeout_ms=6_000, idle_advance_seconds=5.0)
+    aggregator_settings = replace(
+        settings.aggregator,
+        kafka=kafka,
+        metrics_port=options.metrics_port,
+        metrics_host="127.0.0.1",
+        session_timeout_ms=6_000,
+        idle_advance_seconds=5.0,
+    )
     service = AggregatorService.start(aggregator_settings, catalog)
     report.metrics_url = f"http://127.0.0.1:{service.metrics_port}/metrics"
     print(f"  metrics     {report.metrics_url}")
@@ -140,12 +161,15 @@ def run_demo(options: DemoOptions, settings: Settings, *, stop: threading.Event 
         print("  prometheus  not installed (apt-get install prometheus) — metrics are still on the URL above")
     publisher = Publisher(kafka, PublisherSettings())
     start = time.time()
-    print(f"  model       {model.identity} at {options.rate:,.0f} predictions/s; "
-          f"drift injected after {options.drift_after:.0f}s (income ×1.6, age +8)")
+    print(
+        f"  model       {model.identity} at {options.rate:,.0f} predictions/s; "
+        f"drift injected after {options.drift_after:.0f}s (income ×1.6, age +8)"
+    )
     print("  waiting for the consumer group to form and the first window to close …")
     traffic_stop = threading.Event()
-    traffic = threading.Thread(target=_traffic, args=(publisher, model, options, start, traffic_stop, report),
-                               daemon=True)
+    traffic = threading.Thread(
+        target=_traffic, args=(publisher, model, options, start, traffic_stop, report), daemon=True
+    )
     traffic.start()
     try:
         while not stop.is_set():
@@ -153,9 +177,15 @@ def run_demo(options: DemoOptions, settings: Settings, *, stop: threading.Event 
             if options.duration is not None and elapsed >= options.duration:
                 break
             stop.wait(options.report_every)
-            print(f"  [{time.time() - start:5.0f}s] " + _summary(service, model, report,
-                                                                 time.time() - start >= options.drift_after
-                                                                 + model.window.size_seconds))
+            print(
+                f"  [{time.time() - start:5.0f}s] "
+                + _summary(
+                    service,
+                    model,
+                    report,
+                    time.time() - start >= options.drift_after + model.window.size_seconds,
+                )
+            )
     except KeyboardInterrupt:
         print("  interrupted")
     finally:
@@ -167,6 +197,9 @@ def run_demo(options: DemoOptions, settings: Settings, *, stop: threading.Event 
             prometheus.stop()
         if broker:
             broker.stop()
-    print(f"done: {report.sent:,} predictions sent, {report.windows} windows closed; max drift share "
-          f"{report.max_drift_share_before:.2f} before the injected drift, {report.max_drift_share_after:.2f} after")
+    print(
+        f"done: {report.sent:,} predictions sent, {report.windows} windows closed; max drift share "
+        f"{report.max_drift_share_before:.2f} before the injected drift, "
+        f"{report.max_drift_share_after:.2f} after"
+    )
     return report

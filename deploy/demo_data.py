@@ -10,7 +10,9 @@ __all__ = ["REGIONS", "demo_batch", "demo_reference"]
 REGIONS = np.array(["north", "south", "east", "west"])
 
 
-def demo_batch(rng: np.random.Generator, rows: int, *, drifted: bool) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def demo_batch(
+    rng: np.random.Generator, rows: int, *, drifted: bool
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Features and outputs of ``rows`` predictions. Drift raises income and age, so the score moves too."""
     income = rng.lognormal(10.5, 0.4, rows) * (1.6 if drifted else 1.0)
     age = np.clip(rng.normal(48 if drifted else 40, 12, rows), 18, 90).astype(np.int64)
@@ -19,8 +21,13 @@ def demo_batch(rng: np.random.Generator, rows: int, *, drifted: bool) -> tuple[d
     region = REGIONS[rng.integers(0, len(REGIONS), rows)]
     logit = -2.0 + 3.0 * debt_ratio - 0.00002 * (income - 36_000) + 0.02 * (age - 40) + 0.1 * credit_lines
     score = 1.0 / (1.0 + np.exp(-logit))
-    features = {"income": income, "age": age, "debt_ratio": debt_ratio, "credit_lines": credit_lines,
-                "region": region}
+    features = {
+        "income": income,
+        "age": age,
+        "debt_ratio": debt_ratio,
+        "credit_lines": credit_lines,
+        "region": region,
+    }
     return features, {"score": score}
 
 

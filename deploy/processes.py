@@ -26,7 +26,9 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.05, what: str = "condition") -> None:
+def wait_until(
+    condition: Callable[[], bool], timeout: float, interval: float = 0.05, what: str = "condition"
+) -> None:
     """Poll ``condition`` until it is true; raise ``TimeoutError`` naming ``what`` at the deadline."""
     deadline = time.monotonic() + timeout
     while True:
@@ -56,7 +58,9 @@ class ManagedProcess:
     def start(self, ready: Callable[[], bool], timeout: float = 30.0) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as out:
-            self.process = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(
+                self.argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
         def alive_and_ready() -> bool:
             assert self.process is not None

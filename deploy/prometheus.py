@@ -53,8 +53,12 @@ class LocalPrometheus:
         config_path.write_text(yaml.safe_dump(config))
         self._process = ManagedProcess(
             "prometheus",
-            [binary, f"--config.file={config_path}", f"--storage.tsdb.path={self.workdir / 'data'}",
-             f"--web.listen-address=127.0.0.1:{self.port}"],
+            [
+                binary,
+                f"--config.file={config_path}",
+                f"--storage.tsdb.path={self.workdir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ],
             self.workdir / "prometheus.log",
         )
 

@@ -15,7 +15,7 @@ from drift.adapters.references import ReferenceCache
 from drift.adapters.settings import AggregatorSettings
 from drift.adapters.stats import AggregatorStats
 
-__all__ = ["AggregatorService", "DEFAULT_PARTITIONS"]
+__all__ = ["DEFAULT_PARTITIONS", "AggregatorService"]
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,9 @@ class AggregatorService:
     server: Any
 
     @classmethod
-    def start(cls, settings: AggregatorSettings, catalog: Catalog, partitions: int = DEFAULT_PARTITIONS) -> AggregatorService:
+    def start(
+        cls, settings: AggregatorSettings, catalog: Catalog, partitions: int = DEFAULT_PARTITIONS
+    ) -> AggregatorService:
         """Create the topics if needed, serve ``/metrics`` and start consuming in a thread."""
         count = ensure_topic(settings.kafka, settings.topic, partitions)
         checkpoints = KafkaCheckpointStore(settings.kafka, settings.resolved_checkpoint_topic, count)
@@ -45,9 +47,13 @@ class AggregatorService:
         references = ReferenceCache()
         aggregator = Aggregator(settings, catalog, store, checkpoints, references=references.get, stats=stats)
         stop = threading.Event()
-        thread = threading.Thread(target=aggregator.run, args=(stop,), name="modelmon-aggregator", daemon=True)
+        thread = threading.Thread(
+            target=aggregator.run, args=(stop,), name="modelmon-aggregator", daemon=True
+        )
         thread.start()
-        log.info("aggregator: group %s, topic %s, metrics on port %d", settings.group_id, settings.topic, port)
+        log.info(
+            "aggregator: group %s, topic %s, metrics on port %d", settings.group_id, settings.topic, port
+        )
         return cls(aggregator, store, stats, port, stop, thread, server)
 
     def stop(self, timeout: float = 30.0) -> None:

@@ -1,4 +1,4 @@
-"""Durations in settings: a number of seconds or a string such as ``250ms``, ``30s``, ``5m``, ``1h``, ``7d``."""
+"""Durations in settings: seconds as a number, or a string such as ``250ms``, ``30s``, ``5m``, ``1h``."""
 
 from __future__ import annotations
 

@@ -203,7 +203,9 @@ def _drift(raw: Any, base: DriftSpec, field: str, problems: _Problems) -> DriftS
     if not isinstance(raw, Mapping):
         problems.add(field, "a mapping", raw)
         return base
-    _check_keys(raw, {"statistic", "threshold", "dataset_drift_share", "min_window_records"}, f"{field}.", problems)
+    _check_keys(
+        raw, {"statistic", "threshold", "dataset_drift_share", "min_window_records"}, f"{field}.", problems
+    )
     statistic = raw.get("statistic", base.statistic)
     if statistic not in KNOWN_STATISTICS:
         problems.add(f"{field}.statistic", f"one of {sorted(KNOWN_STATISTICS)}", statistic)
@@ -211,7 +213,13 @@ def _drift(raw: Any, base: DriftSpec, field: str, problems: _Problems) -> DriftS
     return DriftSpec(
         statistic=statistic,
         threshold=_get(
-            raw, "threshold", _positive_float, "a positive number", base.threshold, f"{field}.threshold", problems
+            raw,
+            "threshold",
+            _positive_float,
+            "a positive number",
+            base.threshold,
+            f"{field}.threshold",
+            problems,
         ),
         dataset_drift_share=_get(
             raw,
@@ -254,7 +262,7 @@ def _columns(raw: Any, field: str, problems: _Problems, *, required: bool) -> tu
             continue
         where = f"{field}[{name}]"
         try:
-            column_type = ColumnType(item.get("type"))
+            column_type = ColumnType(str(item.get("type")))
         except ValueError:
             problems.add(f"{where}.type", f"one of {types}", item.get("type"))
             continue
@@ -263,7 +271,13 @@ def _columns(raw: Any, field: str, problems: _Problems, *, required: bool) -> tu
             problems.add(f"{where}.critical", "true or false", critical)
             critical = False
         threshold = _get(
-            item, "drift_threshold", _positive_float, "a positive number", None, f"{where}.drift_threshold", problems
+            item,
+            "drift_threshold",
+            _positive_float,
+            "a positive number",
+            None,
+            f"{where}.drift_threshold",
+            problems,
         )
         columns.append(ColumnSpec(name, column_type, critical, threshold))
     return tuple(columns)
@@ -318,10 +332,20 @@ def _segments(raw: Any, features: tuple[ColumnSpec, ...], problems: _Problems) -
             problems.add(f"{field}.column", f"one of the model's features {sorted(by_name)}", column)
             continue
         if spec.type not in (ColumnType.CATEGORY, ColumnType.BOOL, ColumnType.STRING, ColumnType.INT):
-            problems.add(f"{field}.column", "a category, bool, string or int feature", f"{column} ({spec.type})")
+            problems.add(
+                f"{field}.column", "a category, bool, string or int feature", f"{column} ({spec.type})"
+            )
             continue
-        cap = _get(item, "max_cardinality", _positive_int, "a positive integer", 20, f"{field}.max_cardinality", problems)
-        segments.append(SegmentSpec(column, cap))
+        cap = _get(
+            item,
+            "max_cardinality",
+            _positive_int,
+            "a positive integer",
+            20,
+            f"{field}.max_cardinality",
+            problems,
+        )
+        segments.append(SegmentSpec(str(column), cap))
     return tuple(segments)
 
 
@@ -334,10 +358,18 @@ def _slos(raw: Any, problems: _Problems) -> SloSpec:
     _check_keys(raw, {"latency_p99", "error_ratio", "accuracy_min"}, "slos.", problems)
     return SloSpec(
         latency_p99_seconds=_get(
-            raw, "latency_p99", _positive_duration, "a duration such as '250ms'", None, "slos.latency_p99", problems
+            raw,
+            "latency_p99",
+            _positive_duration,
+            "a duration such as '250ms'",
+            None,
+            "slos.latency_p99",
+            problems,
         ),
         error_ratio=_get(raw, "error_ratio", _share, "a share in (0, 1]", None, "slos.error_ratio", problems),
-        accuracy_min=_get(raw, "accuracy_min", _share, "a share in (0, 1]", None, "slos.accuracy_min", problems),
+        accuracy_min=_get(
+            raw, "accuracy_min", _share, "a share in (0, 1]", None, "slos.accuracy_min", problems
+        ),
     )
 
 
@@ -362,9 +394,14 @@ def _retraining(raw: Any, problems: _Problems) -> RetrainingTarget | None:
     if not isinstance(options, Mapping):
         problems.add("retraining.options", "a mapping of strings", options)
         options = {}
-    cooldown = _get(raw, "cooldown", _duration, "a duration such as '1h'", 3600.0, "retraining.cooldown", problems)
+    cooldown = _get(
+        raw, "cooldown", _duration, "a duration such as '1h'", 3600.0, "retraining.cooldown", problems
+    )
     return RetrainingTarget(
-        type=target_type, url=url, options={str(k): str(v) for k, v in options.items()}, cooldown_seconds=cooldown
+        type=target_type,
+        url=url,
+        options={str(k): str(v) for k, v in options.items()},
+        cooldown_seconds=cooldown,
     )
 
 
@@ -377,8 +414,18 @@ def _model(
     _check_keys(
         raw,
         {
-            "namespace", "name", "versions", "features", "outputs", "reference", "references",
-            "window", "drift", "segments", "slos", "retraining",
+            "namespace",
+            "name",
+            "versions",
+            "features",
+            "outputs",
+            "reference",
+            "references",
+            "window",
+            "drift",
+            "segments",
+            "slos",
+            "retraining",
         },
         "",
         problems,

@@ -145,7 +145,10 @@ def build_prediction_batch(
     )
     add(_ENVELOPE["request_id"], _cast(ids, pa.string(), "request_ids"))
     add(_ENVELOPE["event_time"], _event_times(event_times, rows, now))
-    add(_ENVELOPE["model"], pa.DictionaryArray.from_arrays(pa.array([0] * rows, pa.int32()), pa.array([model])))
+    add(
+        _ENVELOPE["model"],
+        pa.DictionaryArray.from_arrays(pa.array([0] * rows, pa.int32()), pa.array([model])),
+    )
     add(
         _ENVELOPE["model_version"],
         pa.DictionaryArray.from_arrays(pa.array([0] * rows, pa.int32()), pa.array([version])),
@@ -153,7 +156,10 @@ def build_prediction_batch(
     if latencies is not None:
         add(_ENVELOPE["latency_seconds"], _cast(_as_array(latencies, "latencies"), pa.float64(), "latencies"))
     if status_codes is not None:
-        add(_ENVELOPE["status_code"], _cast(_as_array(status_codes, "status_codes"), pa.int32(), "status_codes"))
+        add(
+            _ENVELOPE["status_code"],
+            _cast(_as_array(status_codes, "status_codes"), pa.int32(), "status_codes"),
+        )
 
     types = {}
     if spec is not None:
@@ -179,7 +185,9 @@ def _check_against_spec(spec: ModelSpec, features: Mapping[str, Any], outputs: M
         names = {c.name for c in declared}
         unknown = sorted(set(given) - names)
         if unknown:
-            raise EncodeError(f"{spec.identity}: {role}(s) {unknown} are not in the catalog ({sorted(names)})")
+            raise EncodeError(
+                f"{spec.identity}: {role}(s) {unknown} are not in the catalog ({sorted(names)})"
+            )
 
 
 def message_headers(kind: str, producer: str, traceparent: str | None = None) -> list[tuple[str, bytes]]:

@@ -60,7 +60,7 @@ ENVELOPE_FIELDS: Final = (
 )
 REQUIRED_ENVELOPE: Final = ("request_id", "event_time", "model", "model_version")
 
-_ARROW_TYPES: Final = {
+_ARROW_TYPES: Final[dict[ColumnType, pa.DataType]] = {
     ColumnType.FLOAT: pa.float64(),
     ColumnType.INT: pa.int64(),
     ColumnType.BOOL: pa.bool_(),

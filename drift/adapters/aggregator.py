@@ -13,12 +13,14 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+import pandas as pd
+
 from agent.catalog.model import Catalog, ModelSpec, WindowSpec
 from drift.adapters.checkpoints import CheckpointStore
 from drift.adapters.settings import AggregatorSettings
 from drift.adapters.stats import AggregatorStats
 from drift.core.compute import compute_window
-from drift.core.decode import DecodedBatch, RejectReason, Rejection, decode_predictions
+from drift.core.decode import DecodedBatch, Rejection, RejectReason, decode_predictions
 from drift.core.reference import ReferenceProfile
 from drift.core.results import WindowResult
 from drift.core.windows import PartitionWindows
@@ -31,9 +33,9 @@ ReferenceLookup = Callable[[ModelSpec, str], ReferenceProfile | None]
 
 
 class WindowSink(Protocol):
-    """Receives every closed window's result, once (the exporter's store, a test's recorder)."""
+    """Receives every closed window once: its result and its rows (for archives and reports)."""
 
-    def publish(self, model: ModelSpec, result: WindowResult) -> None: ...
+    def publish(self, model: ModelSpec, result: WindowResult, frame: pd.DataFrame) -> None: ...
 
 
 class Aggregator:
@@ -101,14 +103,18 @@ class Aggregator:
             checkpoint = self.checkpoints.load(partition)
             if checkpoint is not None:
                 state = PartitionWindows(
-                    partition, self._window_for,
-                    idle_advance_seconds=self.settings.idle_advance_seconds, checkpoint=checkpoint,
+                    partition,
+                    self._window_for,
+                    idle_advance_seconds=self.settings.idle_advance_seconds,
+                    checkpoint=checkpoint,
                 )
                 self._consumer.seek(tp, checkpoint.safe_offset)
                 log.info("partition %d: resuming from %s", partition, checkpoint)
             else:
                 state = PartitionWindows(
-                    partition, self._window_for, idle_advance_seconds=self.settings.idle_advance_seconds,
+                    partition,
+                    self._window_for,
+                    idle_advance_seconds=self.settings.idle_advance_seconds,
                 )
                 if fetched:
                     self._consumer.seek(tp, fetched[0].offset)
@@ -192,8 +198,13 @@ class Aggregator:
                 with self.stats.lock:
                     self.stats.messages[topic] += 1
                     self.stats.messages_rejected[(topic, decoded.reason.value)] += 1
-                log.warning("partition %d offset %d rejected (%s): %s", state.partition, message.offset,
-                            decoded.reason.value, decoded.detail)
+                log.warning(
+                    "partition %d offset %d rejected (%s): %s",
+                    state.partition,
+                    message.offset,
+                    decoded.reason.value,
+                    decoded.detail,
+                )
             return
         replay = message.offset < state.replay_until
         outcome = state.add(message.offset, decoded, now_us)
@@ -214,14 +225,20 @@ class Aggregator:
                     continue
                 try:
                     result = compute_window(
-                        model, closed.key, closed.end_us, closed.frame, self.references(model, closed.key.version)
+                        model,
+                        closed.key,
+                        closed.end_us,
+                        closed.frame,
+                        self.references(model, closed.key.version),
                     )
                 except Exception:  # a bug in one window must not stop the others
                     log.exception("computing window %s failed", closed.key)
                     with self.stats.lock:
-                        self.stats.records_rejected[(self.settings.topic, "compute_error")] += len(closed.frame)
+                        self.stats.records_rejected[(self.settings.topic, "compute_error")] += len(
+                            closed.frame
+                        )
                     continue
-                self.sink.publish(model, result)
+                self.sink.publish(model, result, closed.frame)
                 self._dirty = True
 
     def _commit(self, partitions: list[int], *, sync: bool = True) -> None:
@@ -241,7 +258,9 @@ class Aggregator:
                 self._consumer.commit(offsets)
             else:
                 self._consumer.commit_async(offsets)
-        except Exception as exc:  # the checkpoint already holds the position; a failed commit only shows as lag
+        except (
+            Exception
+        ) as exc:  # the checkpoint already holds the position; a failed commit only shows as lag
             log.warning("offset commit failed: %s", exc)
         with self.stats.lock:
             self.stats.commits[self.settings.topic] += 1

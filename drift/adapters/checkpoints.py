@@ -54,20 +54,27 @@ def _encode(checkpoint: Checkpoint) -> bytes:
             "partition": checkpoint.partition,
             "safe_offset": checkpoint.safe_offset,
             "replay_until": checkpoint.replay_until,
-            "watermark_us": checkpoint.watermark_us,
+            "watermarks_us": checkpoint.watermarks_us,
         }
     ).encode()
 
 
 def _decode(value: bytes) -> Checkpoint:
     doc: dict[str, Any] = json.loads(value)
-    return Checkpoint(doc["partition"], doc["safe_offset"], doc["replay_until"], doc["watermark_us"])
+    return Checkpoint(
+        doc["partition"],
+        doc["safe_offset"],
+        doc["replay_until"],
+        {str(k): int(v) for k, v in doc["watermarks_us"].items()},
+    )
 
 
 class KafkaCheckpointStore:
     """Checkpoints in a Kafka topic with as many partitions as the input topic."""
 
-    def __init__(self, kafka: KafkaSettings, topic: str, partitions: int, timeout_seconds: float = 10.0) -> None:
+    def __init__(
+        self, kafka: KafkaSettings, topic: str, partitions: int, timeout_seconds: float = 10.0
+    ) -> None:
         from kafka import KafkaConsumer, KafkaProducer
 
         self.topic = topic
@@ -79,7 +86,9 @@ class KafkaCheckpointStore:
 
     def save(self, checkpoints: list[Checkpoint]) -> None:
         futures = [
-            self._producer.send(self.topic, value=_encode(c), key=str(c.partition).encode(), partition=c.partition)
+            self._producer.send(
+                self.topic, value=_encode(c), key=str(c.partition).encode(), partition=c.partition
+            )
             for c in checkpoints
         ]
         for future in futures:

@@ -34,7 +34,7 @@ class ResultStore:
         self._predictions: Counter[tuple[str, str]] = Counter()
         self._windows: Counter[tuple[str, str]] = Counter()
 
-    def publish(self, model: ModelSpec, result: WindowResult) -> None:
+    def publish(self, model: ModelSpec, result: WindowResult, frame: object = None) -> None:
         key = (result.key.model, result.key.version)
         with self._lock:
             current = self._latest.get(key)
@@ -43,7 +43,9 @@ class ResultStore:
             self._predictions[key] += result.records
             self._windows[key] += 1
 
-    def snapshot(self) -> tuple[list[tuple[ModelSpec, WindowResult]], dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+    def snapshot(
+        self,
+    ) -> tuple[list[tuple[ModelSpec, WindowResult]], dict[tuple[str, str], int], dict[tuple[str, str], int]]:
         with self._lock:
             return list(self._latest.values()), dict(self._predictions), dict(self._windows)
 
@@ -53,7 +55,9 @@ def _family(spec: mc.MetricSpec) -> Metric:
     return Metric(name, spec.help, spec.type, unit="")
 
 
-def _add(metric: Metric, spec: mc.MetricSpec, values: tuple[str, ...], value: float, suffix: str = "") -> None:
+def _add(
+    metric: Metric, spec: mc.MetricSpec, values: tuple[str, ...], value: float, suffix: str = ""
+) -> None:
     metric.add_sample(spec.name + suffix, dict(zip(spec.labels, values, strict=True)), value)
 
 
@@ -73,9 +77,17 @@ class ModelmonCollector(Collector):
         families = {
             spec.name: _family(spec)
             for spec in (
-                mc.FEATURE_DRIFT_SCORE, mc.FEATURE_DRIFT_THRESHOLD, mc.FEATURE_DRIFT_DETECTED,
-                mc.DATASET_DRIFT_SHARE, mc.DATASET_DRIFT_DETECTED, mc.WINDOW_RECORDS, mc.WINDOW_ERROR_RATIO,
-                mc.WINDOW_LATENCY, mc.WINDOW_END, mc.PREDICTIONS, mc.WINDOWS_CLOSED,
+                mc.FEATURE_DRIFT_SCORE,
+                mc.FEATURE_DRIFT_THRESHOLD,
+                mc.FEATURE_DRIFT_DETECTED,
+                mc.DATASET_DRIFT_SHARE,
+                mc.DATASET_DRIFT_DETECTED,
+                mc.WINDOW_RECORDS,
+                mc.WINDOW_ERROR_RATIO,
+                mc.WINDOW_LATENCY,
+                mc.WINDOW_END,
+                mc.PREDICTIONS,
+                mc.WINDOWS_CLOSED,
             )
         }
         for model, result in latest:
@@ -85,12 +97,26 @@ class ModelmonCollector(Collector):
                     continue
                 labels = (*ids, column.column, column.role, column.statistic)
                 _add(families[mc.FEATURE_DRIFT_SCORE.name], mc.FEATURE_DRIFT_SCORE, labels, column.score)
-                _add(families[mc.FEATURE_DRIFT_THRESHOLD.name], mc.FEATURE_DRIFT_THRESHOLD, labels, column.threshold)
-                _add(families[mc.FEATURE_DRIFT_DETECTED.name], mc.FEATURE_DRIFT_DETECTED, labels, float(column.drifted))
+                _add(
+                    families[mc.FEATURE_DRIFT_THRESHOLD.name],
+                    mc.FEATURE_DRIFT_THRESHOLD,
+                    labels,
+                    column.threshold,
+                )
+                _add(
+                    families[mc.FEATURE_DRIFT_DETECTED.name],
+                    mc.FEATURE_DRIFT_DETECTED,
+                    labels,
+                    float(column.drifted),
+                )
             if result.drift_share is not None:
                 _add(families[mc.DATASET_DRIFT_SHARE.name], mc.DATASET_DRIFT_SHARE, ids, result.drift_share)
-                _add(families[mc.DATASET_DRIFT_DETECTED.name], mc.DATASET_DRIFT_DETECTED, ids,
-                     float(result.dataset_drifted))
+                _add(
+                    families[mc.DATASET_DRIFT_DETECTED.name],
+                    mc.DATASET_DRIFT_DETECTED,
+                    ids,
+                    float(result.dataset_drifted),
+                )
             _add(families[mc.WINDOW_RECORDS.name], mc.WINDOW_RECORDS, ids, result.records)
             _add(families[mc.WINDOW_ERROR_RATIO.name], mc.WINDOW_ERROR_RATIO, ids, result.error_ratio)
             _add(families[mc.WINDOW_END.name], mc.WINDOW_END, ids, result.end_seconds)
@@ -99,8 +125,11 @@ class ModelmonCollector(Collector):
                 family = families[mc.WINDOW_LATENCY.name]
                 quantiles = (latency.p50, latency.p90, latency.p95, latency.p99)
                 for q, value in zip(LATENCY_QUANTILES, quantiles, strict=True):
-                    family.add_sample(mc.WINDOW_LATENCY.name,
-                                      {**dict(zip(mc.MODEL_LABELS, ids, strict=True)), "quantile": str(q)}, value)
+                    family.add_sample(
+                        mc.WINDOW_LATENCY.name,
+                        {**dict(zip(mc.MODEL_LABELS, ids, strict=True)), "quantile": str(q)},
+                        value,
+                    )
                 _add(family, mc.WINDOW_LATENCY, ids, latency.count, "_count")
                 _add(family, mc.WINDOW_LATENCY, ids, latency.total, "_sum")
             key = (result.key.model, result.key.version)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from agent.catalog.model import ModelSpec
-from drift.core.errors import ReferenceError_
+from drift.core.errors import ReferenceDataError
 from drift.core.reference import ReferenceProfile, build_reference
 
 __all__ = ["ReferenceCache", "read_reference_frame"]
@@ -24,7 +24,7 @@ def read_reference_frame(path: Path) -> pd.DataFrame:
             return pd.read_csv(path)
         return pd.read_parquet(path)
     except (OSError, ValueError) as exc:
-        raise ReferenceError_(f"cannot read reference {path}: {exc}") from exc
+        raise ReferenceDataError(f"cannot read reference {path}: {exc}") from exc
 
 
 class ReferenceCache:
@@ -43,7 +43,7 @@ class ReferenceCache:
                 try:
                     self._profiles[spec.path] = build_reference(read_reference_frame(spec.path), model)
                     log.info("loaded reference %s for %s", spec.path, model.identity)
-                except ReferenceError_ as exc:
+                except ReferenceDataError as exc:
                     log.error("%s; drift of %s is not computed", exc, model.identity)
                     self._profiles[spec.path] = None
             return self._profiles[spec.path]

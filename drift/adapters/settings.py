@@ -18,7 +18,8 @@ class AggregatorSettings:
         kafka: how to reach Kafka.
         group_id: the consumer group; aggregators in one group split the partitions (and so the models).
         topic: the predictions topic.
-        checkpoint_topic: where partition checkpoints go; defaults to ``modelmon.aggregator.<group>.checkpoints``.
+        checkpoint_topic: where partition checkpoints go
+            (default ``modelmon.aggregator.<group>.checkpoints``).
         metrics_host, metrics_port: where ``/metrics`` is served (port 0 picks a free one).
         poll_timeout_ms: longest wait for new records in one poll.
         max_poll_records: records handed over by one poll at most.

@@ -25,8 +25,13 @@ def summarize_latency(latencies: pd.Series | np.ndarray) -> LatencySummary | Non
         return None
     p50, p90, p95, p99 = np.quantile(values, LATENCY_QUANTILES)
     return LatencySummary(
-        count=int(values.size), total=float(values.sum()),
-        p50=float(p50), p90=float(p90), p95=float(p95), p99=float(p99), max=float(values.max()),
+        count=int(values.size),
+        total=float(values.sum()),
+        p50=float(p50),
+        p90=float(p90),
+        p95=float(p95),
+        p99=float(p99),
+        max=float(values.max()),
     )
 
 
@@ -40,7 +45,9 @@ def _column_drift(
 ) -> ColumnDrift:
     threshold = model.drift_threshold_for(column)
 
-    def result(status: DriftStatus, count: int = 0, score: float = _NAN, p: float | None = None) -> ColumnDrift:
+    def result(
+        status: DriftStatus, count: int = 0, score: float = _NAN, p: float | None = None
+    ) -> ColumnDrift:
         drifted = status is DriftStatus.OK and score >= threshold
         return ColumnDrift(column.name, role, statistic.name, status, score, threshold, drifted, count, p)
 

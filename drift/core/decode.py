@@ -117,7 +117,7 @@ def decode_predictions(
         pc.and_(pc.is_valid(table.column("request_id")), pc.is_valid(table.column("event_time"))),
         pc.is_valid(table.column("model_version")),
     )
-    kept = pc.sum(valid).as_py() or 0
+    kept = int(np.count_nonzero(valid.to_numpy(zero_copy_only=False)))
     rejected = table.num_rows - kept
     if rejected:
         table = table.filter(valid)
@@ -134,7 +134,8 @@ def _check_types(table: pa.Table) -> pa.Table | Rejection:
         return Rejection(RejectReason.WRONG_TYPE, f"event_time is {event_type}, expected a UTC timestamp")
     if event_type != pa.timestamp("us", tz="UTC"):
         table = table.set_column(
-            schema.get_field_index("event_time"), "event_time",
+            schema.get_field_index("event_time"),
+            "event_time",
             table.column("event_time").cast(pa.timestamp("us", tz="UTC")),
         )
     for name in ("request_id", "model", "model_version"):

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["DriftError", "ReferenceError_", "StatisticError"]
+__all__ = ["DriftError", "ReferenceDataError", "StatisticError"]
 
 
 class DriftError(Exception):
     """Base of every error raised by the ``drift`` package."""
 
 
-class ReferenceError_(DriftError):  # noqa: N801 - trailing underscore avoids the builtin's name
+class ReferenceDataError(DriftError):
     """A reference dataset cannot be read or does not fit the model."""
 
 

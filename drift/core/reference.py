@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from agent.catalog.model import ColumnSpec, ModelSpec
-from drift.core.errors import ReferenceError_
+from drift.core.errors import ReferenceDataError
 from drift.core.statistics import NumericReference
 
 __all__ = ["ReferenceProfile", "build_reference"]
@@ -37,7 +37,7 @@ def _numeric_values(series: pd.Series, column: ColumnSpec, model: str) -> np.nda
     try:
         return np.asarray(pd.to_numeric(series, errors="raise"), dtype=np.float64)
     except (ValueError, TypeError) as exc:
-        raise ReferenceError_(f"{model}: reference column {column.name!r} is not numeric: {exc}") from exc
+        raise ReferenceDataError(f"{model}: reference column {column.name!r} is not numeric: {exc}") from exc
 
 
 def build_reference(frame: pd.DataFrame, model: ModelSpec) -> ReferenceProfile:
@@ -49,7 +49,7 @@ def build_reference(frame: pd.DataFrame, model: ModelSpec) -> ReferenceProfile:
                 _numeric_values(frame[column.name], column, model.identity)
             )
     if not numeric:
-        raise ReferenceError_(
+        raise ReferenceDataError(
             f"{model.identity}: the reference has none of the model's numeric columns "
             f"{[c.name for c in model.columns if c.type.is_numeric]}; it has {list(frame.columns)[:20]}"
         )

@@ -1,11 +1,12 @@
 """Event-time tumbling windows of one Kafka partition, with a replayable checkpoint.
 
 State is kept per partition so that aggregators in one consumer group split the models between
-them. The partition's watermark is the largest event time seen on it (advanced by the wall clock
-once the partition has been idle for a while). A window ``[start, end)`` of a model closes when the
-watermark reaches ``end + allowed_lateness``; a record that arrives for a closed window is late.
+them. Each model on the partition has its own watermark: the largest event time seen for it
+(advanced by the wall clock once the model has been idle for a while), so one model's backfill
+never makes another's records late. A window ``[start, end)`` closes when its model's watermark
+reaches ``end + allowed_lateness``; a record that arrives for a closed window is late.
 
-Hand-over without loss or double counting: a :class:`Checkpoint` records the watermark, the first
+Hand-over without loss or double counting: a :class:`Checkpoint` records the watermarks, the first
 offset still needed by an open window (``safe_offset``) and the next offset not yet consumed
 (``replay_until``). The next owner seeks to ``safe_offset`` and replays: a record below
 ``replay_until`` is re-added when its window is still open under the checkpoint's watermark, and
@@ -37,7 +38,7 @@ class Checkpoint:
     partition: int
     safe_offset: int
     replay_until: int
-    watermark_us: int | None
+    watermarks_us: dict[str, int]  # by model identity
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,15 @@ class _Buffer:
         self.records = 0
 
 
+class _ModelClock:
+    __slots__ = ("last_arrival_us", "max_event_us", "watermark_us")
+
+    def __init__(self, watermark_us: int) -> None:
+        self.watermark_us = watermark_us
+        self.max_event_us = watermark_us
+        self.last_arrival_us: int | None = None
+
+
 class PartitionWindows:
     """The open windows of every model on one partition."""
 
@@ -81,12 +91,13 @@ class PartitionWindows:
         self._window_for = window_for
         self._idle_us = int(idle_advance_seconds * _MICROS)
         self._buffers: dict[WindowKey, _Buffer] = {}
-        self.watermark_us: int | None = checkpoint.watermark_us if checkpoint else None
+        self._clocks: dict[str, _ModelClock] = {
+            model: _ModelClock(mark)
+            for model, mark in (checkpoint.watermarks_us if checkpoint else {}).items()
+        }
         self.replay_until = checkpoint.replay_until if checkpoint else 0
         # None until the first message: a fresh partition's position is only known from its records.
         self.next_offset: int | None = checkpoint.safe_offset if checkpoint else None
-        self._max_event_us: int | None = self.watermark_us
-        self._last_arrival_us: int | None = None
 
     @property
     def replaying(self) -> bool:
@@ -94,6 +105,10 @@ class PartitionWindows:
 
     def _consumed(self, offset: int) -> None:
         self.next_offset = offset + 1 if self.next_offset is None else max(self.next_offset, offset + 1)
+
+    def watermark_us(self, model: str) -> int | None:
+        clock = self._clocks.get(model)
+        return clock.watermark_us if clock else None
 
     @property
     def open_windows(self) -> int:
@@ -117,10 +132,11 @@ class PartitionWindows:
         lateness_us = self._lateness_us(spec)
         event_us = batch.event_us
         starts = (event_us // size_us) * size_us
-        if self.watermark_us is None:
+        clock = self._clocks.get(batch.model)
+        if clock is None:
             open_mask = np.ones(event_us.shape, dtype=bool)
         else:
-            open_mask = starts + size_us + lateness_us > self.watermark_us
+            open_mask = starts + size_us + lateness_us > clock.watermark_us
         rejected = int(event_us.size - np.count_nonzero(open_mask))
         versions = batch.frame["model_version"].astype(str).to_numpy()
         accepted = 0
@@ -139,32 +155,39 @@ class PartitionWindows:
                 accepted += count
         if event_us.size:
             batch_max = int(event_us.max())
-            self._max_event_us = batch_max if self._max_event_us is None else max(self._max_event_us, batch_max)
-            self.watermark_us = batch_max if self.watermark_us is None else max(self.watermark_us, batch_max)
-        if not replay:
-            self._last_arrival_us = now_us
+            if clock is None:
+                clock = self._clocks[batch.model] = _ModelClock(batch_max)
+            clock.max_event_us = max(clock.max_event_us, batch_max)
+            clock.watermark_us = max(clock.watermark_us, batch_max)
+            if not replay:
+                clock.last_arrival_us = now_us
         return AddOutcome(accepted, 0 if replay else rejected, rejected if replay else 0)
 
     def advance_idle(self, now_us: int) -> None:
-        """Move the watermark with the wall clock once the partition has been idle long enough."""
-        if self.replaying or self._last_arrival_us is None or self._max_event_us is None:
+        """Move each idle model's watermark with the wall clock once it has been idle long enough."""
+        if self.replaying:
             return
-        idle = now_us - self._last_arrival_us
-        if idle >= self._idle_us:
-            candidate = self._max_event_us + idle
-            self.watermark_us = candidate if self.watermark_us is None else max(self.watermark_us, candidate)
+        for clock in self._clocks.values():
+            if clock.last_arrival_us is None:
+                continue
+            idle = now_us - clock.last_arrival_us
+            if idle >= self._idle_us:
+                clock.watermark_us = max(clock.watermark_us, clock.max_event_us + idle)
 
     def pop_closed(self) -> list[ClosedWindow]:
         """Remove and return the windows the watermark has passed (none while replaying)."""
-        if self.replaying or self.watermark_us is None:
+        if self.replaying:
             return []
         closed: list[ClosedWindow] = []
         for key in sorted(self._buffers):
             buffer = self._buffers[key]
-            if buffer.end_us + self._lateness_us(self._window_for(key.model)) <= self.watermark_us:
+            watermark = self._clocks[key.model].watermark_us
+            if buffer.end_us + self._lateness_us(self._window_for(key.model)) <= watermark:
                 del self._buffers[key]
-                frame = pd.concat(buffer.frames, ignore_index=True) if len(buffer.frames) > 1 else (
-                    buffer.frames[0].reset_index(drop=True)
+                frame = (
+                    pd.concat(buffer.frames, ignore_index=True)
+                    if len(buffer.frames) > 1
+                    else (buffer.frames[0].reset_index(drop=True))
                 )
                 closed.append(ClosedWindow(key, buffer.end_us, frame))
         return closed
@@ -181,5 +204,5 @@ class PartitionWindows:
             partition=self.partition,
             safe_offset=min(safe, self.next_offset),
             replay_until=max(self.next_offset, self.replay_until),
-            watermark_us=self.watermark_us,
+            watermarks_us={model: clock.watermark_us for model, clock in self._clocks.items()},
         )

@@ -1,0 +1,106 @@
+"""The real exporter, scraped by real promtool and a real Prometheus."""
+
+from __future__ import annotations
+
+import subprocess
+import urllib.request
+import uuid
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from agent.catalog.load import load_catalog
+from agent.publisher import Publisher
+from agent.sdk import log_predictions
+from agent.settings import PublisherSettings
+from deploy.prometheus import LocalPrometheus
+from deploy.services import AggregatorService
+from drift.adapters.settings import AggregatorSettings
+from tests.helpers import wait_until
+
+pytestmark = pytest.mark.e2e
+
+CATALOG = """
+models:
+  - namespace: shop
+    name: ranker
+    versions: [v1]
+    window: {size: 1s, allowed_lateness: 0s}
+    drift: {min_window_records: 10}
+    features: [{name: x, type: float}, {name: y, type: float}]
+    reference: {path: reference.parquet}
+"""
+
+
+@pytest.fixture(scope="module")
+def service(kafka_bootstrap, tmp_path_factory):
+    from agent.settings import KafkaSettings
+
+    folder = tmp_path_factory.mktemp("e2e")
+    rng = np.random.default_rng(5)
+    pd.DataFrame({"x": rng.normal(0, 1, 5000), "y": rng.normal(0, 1, 5000)}).to_parquet(
+        folder / "reference.parquet"
+    )
+    (folder / "models.yaml").write_text(CATALOG)
+    catalog = load_catalog(folder / "models.yaml")
+    kafka = KafkaSettings(bootstrap_servers=(kafka_bootstrap,))
+    topic = f"e2e.{uuid.uuid4().hex[:8]}"
+    settings = AggregatorSettings(
+        kafka=kafka,
+        group_id=f"g-{topic}",
+        topic=topic,
+        metrics_host="127.0.0.1",
+        metrics_port=0,
+        poll_timeout_ms=100,
+        idle_advance_seconds=1.0,
+        session_timeout_ms=6_000,
+        heartbeat_interval_ms=1_000,
+    )
+    running = AggregatorService.start(settings, catalog, partitions=1)
+    with Publisher(kafka, replace(PublisherSettings(), topic=topic)) as publisher:
+        times = 1_700_000_000.0 + np.linspace(0, 2.999, 3000)
+        log_predictions(
+            publisher,
+            "shop/ranker",
+            {"x": rng.normal(1.0, 1, 3000), "y": rng.normal(0, 1, 3000)},
+            version="v1",
+            event_times=times,
+            latencies=rng.gamma(2, 0.01, 3000),
+            status_codes=np.where(rng.random(3000) < 0.05, 500, 200),
+        )
+        assert publisher.flush(30)
+    wait_until(lambda: sum(running.store.snapshot()[2].values()) == 3, 60, what="three closed windows")
+    yield running
+    running.stop()
+
+
+def _exposition(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        return response.read().decode()
+
+
+def test_exposition_passes_promtool_check_metrics(service, promtool):
+    text = _exposition(service.metrics_port)
+    assert 'modelmon_feature_drift_score{feature="x"' in text
+    checked = subprocess.run(
+        [promtool, "check", "metrics"], input=text, capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_prometheus_scrapes_the_aggregator_and_promql_returns_the_drift_score(service, prometheus):
+    latest, _, _ = service.store.snapshot()
+    ((_model, result),) = latest
+    expected = {c.column: c.score for c in result.columns}
+    with LocalPrometheus([f"127.0.0.1:{service.metrics_port}"]) as server:
+        query = 'modelmon_feature_drift_score{namespace="shop",model="ranker",version="v1"}'
+        wait_until(lambda: len(server.query(query)) == 2, 60, what="drift scores in Prometheus")
+        got = {r["metric"]["feature"]: float(r["value"][1]) for r in server.query(query)}
+        assert got == pytest.approx(expected, rel=1e-12)
+        assert got["x"] > 0.1 > got["y"]
+        share = server.query('modelmon_dataset_drift_share_ratio{model="ranker"}')
+        assert float(share[0]["value"][1]) == pytest.approx(0.5)
+        p99 = server.query('modelmon_window_latency_seconds{model="ranker",quantile="0.99"}')
+        assert float(p99[0]["value"][1]) == pytest.approx(result.latency.p99)

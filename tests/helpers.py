@@ -1,0 +1,47 @@
+"""Helpers shared by tests: catalogs, a recording sink, and waiting on conditions with a deadline."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from agent.catalog.load import parse_catalog
+from agent.catalog.model import Catalog, ModelSpec
+from deploy.processes import wait_until
+from drift.core.results import WindowResult
+
+__all__ = ["RecordingSink", "small_catalog", "wait_until"]
+
+
+def small_catalog(models: int = 1, window: str = "1s", lateness: str = "0s", min_records: int = 5) -> Catalog:
+    entries = "\n".join(
+        f"""  - namespace: test
+    name: m{i}
+    versions: [v1]
+    window: {{size: {window}, allowed_lateness: {lateness}}}
+    drift: {{min_window_records: {min_records}}}
+    features: [{{name: x, type: float}}, {{name: y, type: float}}]
+    outputs: [{{name: p, type: float}}]"""
+        for i in range(models)
+    )
+    return parse_catalog(f"models:\n{entries}\n")
+
+
+@dataclass
+class RecordingSink:
+    """Keeps every published window, with its rows, in publication order."""
+
+    results: list[WindowResult] = field(default_factory=list)
+    frames: list[pd.DataFrame] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def publish(self, model: ModelSpec, result: WindowResult, frame: pd.DataFrame) -> None:
+        with self.lock:
+            self.results.append(result)
+            self.frames.append(frame)
+
+    def records(self) -> int:
+        with self.lock:
+            return sum(r.records for r in self.results)

@@ -1,0 +1,70 @@
+import numpy as np
+import pandas as pd
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from agent import metric_catalog as mc
+from drift.adapters.prometheus import ModelmonCollector, ResultStore
+from drift.adapters.stats import AggregatorStats
+from drift.core.compute import compute_window
+from drift.core.reference import build_reference
+from drift.core.results import WindowKey
+from tests.helpers import small_catalog
+
+MODEL = small_catalog().models["test/m0"]
+
+
+def scrape(store: ResultStore, stats: AggregatorStats) -> dict[tuple[str, tuple], float]:
+    registry = CollectorRegistry()
+    registry.register(ModelmonCollector(store, stats))
+    text = generate_latest(registry).decode()
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def test_closed_window_shows_as_series_with_catalog_names_and_labels():
+    rng = np.random.default_rng(0)
+    reference = build_reference(
+        pd.DataFrame({"x": rng.normal(0, 1, 1000), "y": rng.normal(0, 1, 1000), "p": rng.random(1000)}), MODEL
+    )
+    frame = pd.DataFrame(
+        {
+            "feature.x": rng.normal(2, 1, 100),
+            "feature.y": rng.normal(0, 1, 100),
+            "output.p": rng.random(100),
+            "latency_seconds": np.linspace(0.01, 0.1, 100),
+            "status_code": [200] * 95 + [500] * 5,
+        }
+    )
+    result = compute_window(MODEL, WindowKey("test/m0", "v1", 0), 1_000_000, frame, reference)
+    store, stats = ResultStore(), AggregatorStats()
+    store.publish(MODEL, result)
+    store.publish(MODEL, result)
+    stats.messages_rejected[("t", "malformed")] += 3
+    samples = scrape(store, stats)
+    ids = (("model", "m0"), ("namespace", "test"), ("version", "v1"))
+    x = next(c for c in result.columns if c.column == "x")
+    column = tuple(sorted((*ids, ("feature", "x"), ("role", "input"), ("statistic", "wasserstein"))))
+    assert samples[(mc.FEATURE_DRIFT_SCORE.name, column)] == x.score
+    assert samples[(mc.FEATURE_DRIFT_DETECTED.name, column)] == 1.0
+    assert samples[(mc.WINDOW_RECORDS.name, ids)] == 100
+    assert samples[(mc.WINDOW_ERROR_RATIO.name, ids)] == 0.05
+    assert samples[(mc.PREDICTIONS.name, ids)] == 200
+    assert samples[(mc.WINDOWS_CLOSED.name, ids)] == 2
+    assert (
+        samples[(mc.WINDOW_LATENCY.name, tuple(sorted((*ids, ("quantile", "0.99")))))] == result.latency.p99
+    )
+    assert samples[(mc.WINDOW_LATENCY.name + "_count", ids)] == 100
+    assert samples[(mc.DATASET_DRIFT_SHARE.name, ids)] == result.drift_share
+    assert samples[(mc.AGGREGATOR_MESSAGES_REJECTED.name, (("reason", "malformed"), ("topic", "t")))] == 3
+
+
+def test_metric_names_follow_prometheus_conventions():
+    for spec in mc.ALL_METRICS:
+        assert spec.name.startswith("modelmon_")
+        assert (spec.type == "counter") == spec.name.endswith("_total"), spec.name
+        if spec.unit:
+            assert spec.name.endswith(f"_{spec.unit}"), spec.name

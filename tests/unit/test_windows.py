@@ -1,0 +1,109 @@
+"""The partition window state machine: closing, lateness, and hand-over by checkpoint and replay."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from agent.catalog.model import WindowSpec
+from drift.core.decode import DecodedBatch
+from drift.core.windows import PartitionWindows
+
+SECOND = 1_000_000
+SPEC = WindowSpec(size_seconds=10, allowed_lateness_seconds=2)
+
+
+def batch(model: str, seconds: list[float], version: str = "v1") -> DecodedBatch:
+    event_us = (np.array(seconds) * SECOND).astype(np.int64)
+    frame = pd.DataFrame(
+        {
+            "request_id": [f"{model}-{s}" for s in seconds],
+            "model_version": [version] * len(seconds),
+            "feature.x": np.array(seconds, dtype=float),
+        }
+    )
+    return DecodedBatch(model, frame, event_us, 0, None)
+
+
+def windows(**kwargs) -> PartitionWindows:
+    return PartitionWindows(0, lambda model: SPEC, idle_advance_seconds=5, **kwargs)
+
+
+def test_window_closes_when_watermark_passes_end_plus_lateness_and_late_rows_are_counted():
+    state = windows()
+    assert state.add(0, batch("a/m", [1, 2, 9.5]), now_us=0).accepted == 3
+    state.add(1, batch("a/m", [11]), now_us=0)
+    assert state.pop_closed() == []  # watermark 11 < 10 + 2
+    state.add(2, batch("a/m", [12]), now_us=0)
+    closed = state.pop_closed()
+    assert [(c.key.start_us, len(c.frame)) for c in closed] == [(0, 3)]
+    outcome = state.add(3, batch("a/m", [3, 13]), now_us=0)
+    assert (outcome.accepted, outcome.late) == (1, 1)
+
+
+def test_versions_and_models_get_their_own_windows():
+    state = windows()
+    state.add(0, batch("a/m", [1, 2], version="v1"), 0)
+    state.add(1, batch("a/m", [3], version="v2"), 0)
+    state.add(2, batch("b/m", [4], version="v1"), 0)
+    state.add(3, batch("b/m", [30], version="v1"), 0)
+    state.add(4, batch("a/m", [30], version="v2"), 0)
+    keys = {(c.key.model, c.key.version): len(c.frame) for c in state.pop_closed()}
+    assert keys == {("a/m", "v1"): 2, ("a/m", "v2"): 1, ("b/m", "v1"): 1}
+
+
+def test_idle_partition_advances_with_the_wall_clock():
+    state = windows()
+    state.add(0, batch("a/m", [1]), now_us=100 * SECOND)
+    state.advance_idle(104 * SECOND)
+    assert state.pop_closed() == []
+    state.advance_idle(112 * SECOND)  # idle 12 s >= 5 s: watermark = 1 + 12 = 13 >= 12
+    assert len(state.pop_closed()) == 1
+
+
+def test_each_model_has_its_own_watermark():
+    state = windows()
+    state.add(0, batch("a/m", [100]), 0)
+    assert state.add(1, batch("b/m", [1]), 0).late == 0  # a/m's clock does not make b/m late
+    state.add(2, batch("b/m", [50]), 0)
+    assert [c.key.model for c in state.pop_closed()] == ["b/m"]
+    assert state.watermark_us("a/m") == 100 * SECOND
+
+
+def _stream(seed: int, messages: int = 60):
+    rng = np.random.default_rng(seed)
+    out, t = [], 0.0
+    for _ in range(messages):
+        model = ["a/m", "b/m"][rng.integers(0, 2)]
+        t += rng.exponential(1.0)
+        seconds = list(np.round(t - rng.uniform(0, 4, rng.integers(1, 5)), 3))  # some rows out of order
+        out.append(batch(model, seconds))
+    return out
+
+
+def _run(state: PartitionWindows, stream, offsets):
+    closed, late = [], 0
+    for offset in offsets:
+        outcome = state.add(offset, stream[offset], now_us=0)
+        late += outcome.late
+        closed += [(c.key, tuple(c.frame["request_id"])) for c in state.pop_closed()]
+    return closed, late
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_hand_over_at_any_point_loses_and_duplicates_nothing(seed):
+    stream = _stream(seed)
+    expected, expected_late = _run(windows(), stream, range(len(stream)))
+    cut = int(np.random.default_rng(seed).integers(1, len(stream) - 1))
+    first = windows()
+    before, late_before = _run(first, stream, range(cut))
+    checkpoint = first.checkpoint()
+    assert checkpoint is not None and checkpoint.safe_offset <= cut == checkpoint.replay_until
+    second = windows(checkpoint=checkpoint)
+    after, late_after = _run(second, stream, range(checkpoint.safe_offset, len(stream)))
+    assert before + after == expected
+    assert late_before + late_after == expected_late
+    assert len({k for k, _ in before + after}) == len(before + after)  # each window exactly once
+
+
+def test_no_checkpoint_before_the_first_message():
+    assert windows().checkpoint() is None
