@@ -14,7 +14,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import pyarrow as pa
 
@@ -121,7 +121,7 @@ class Publisher:
             item = self._queue.get()
             if item is _STOP:
                 return
-            model, batch, traceparent = item  # type: ignore[misc]
+            model, batch, traceparent = cast(_Item, item)
             step = self.settings.max_rows_per_message
             for start in range(0, batch.num_rows, step):
                 self._send(model, batch.slice(start, step), traceparent)
