@@ -20,12 +20,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.publisher import Publisher  # noqa: E402
-from agent.settings import KafkaSettings, PublisherSettings  # noqa: E402
-from agent.wire import build_prediction_batch  # noqa: E402
-from deploy.broker import LocalBroker  # noqa: E402
-from drift.adapters.checkpoints import ensure_topic  # noqa: E402
-from drift.core.decode import DecodedBatch, decode_predictions  # noqa: E402
+from agent.publisher import Publisher
+from agent.settings import KafkaSettings, PublisherSettings
+from agent.wire import build_prediction_batch
+from deploy.broker import LocalBroker
+from drift.adapters.checkpoints import ensure_topic
+from drift.core.decode import DecodedBatch, decode_predictions
 
 FEATURES = 20
 
