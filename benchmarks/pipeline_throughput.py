@@ -37,8 +37,13 @@ def run_case(kafka: KafkaSettings, rows_per_message: int, total_rows: int) -> di
     ensure_topic(kafka, topic, 1)
     rng = np.random.default_rng(0)
     columns = {f"f{i}": rng.normal(size=rows_per_message) for i in range(FEATURES)}
-    batch = build_prediction_batch("bench/model", columns, {"p": rng.random(rows_per_message)}, version="v1",
-                                   latencies=rng.random(rows_per_message))
+    batch = build_prediction_batch(
+        "bench/model",
+        columns,
+        {"p": rng.random(rows_per_message)},
+        version="v1",
+        latencies=rng.random(rows_per_message),
+    )
     messages = max(1, total_rows // rows_per_message)
     settings = replace(PublisherSettings(), topic=topic, queue_max_records=total_rows + rows_per_message)
     with Publisher(kafka, settings) as publisher:
@@ -48,8 +53,13 @@ def run_case(kafka: KafkaSettings, rows_per_message: int, total_rows: int) -> di
         assert publisher.flush(300)
         produce_s = time.perf_counter() - start
         assert publisher.stats().sent == messages * rows_per_message
-    consumer = KafkaConsumer(**kafka.client_config(), enable_auto_commit=False, group_id=None,
-                             max_partition_fetch_bytes=32 * 1_048_576, fetch_max_bytes=64 * 1_048_576)
+    consumer = KafkaConsumer(
+        **kafka.client_config(),
+        enable_auto_commit=False,
+        group_id=None,
+        max_partition_fetch_bytes=32 * 1_048_576,
+        fetch_max_bytes=64 * 1_048_576,
+    )
     tp = TopicPartition(topic, 0)
     consumer.assign([tp])
     consumer.seek_to_beginning(tp)
@@ -65,8 +75,13 @@ def run_case(kafka: KafkaSettings, rows_per_message: int, total_rows: int) -> di
     consumer.close()
     produced = rows / produce_s
     consumed = rows / consume_s
-    return {"rows_per_message": rows_per_message, "rows": rows, "produced_per_s": round(produced),
-            "consumed_per_s": round(consumed), "end_to_end_per_s": round(min(produced, consumed))}
+    return {
+        "rows_per_message": rows_per_message,
+        "rows": rows,
+        "produced_per_s": round(produced),
+        "consumed_per_s": round(consumed),
+        "end_to_end_per_s": round(min(produced, consumed)),
+    }
 
 
 def main() -> None:
@@ -86,15 +101,28 @@ def main() -> None:
         cases = []
         for rows_per_message, total in volumes.items():
             case = run_case(kafka, rows_per_message, total)
-            print(f"{rows_per_message:>6} rows/message: produced {case['produced_per_s']:>10,}/s  "
-                  f"consumed {case['consumed_per_s']:>10,}/s", file=sys.stderr)
+            print(
+                f"{rows_per_message:>6} rows/message: produced {case['produced_per_s']:>10,}/s  "
+                f"consumed {case['consumed_per_s']:>10,}/s",
+                file=sys.stderr,
+            )
             cases.append(case)
     finally:
         if broker:
             broker.stop()
     target = next(c for c in cases if c["rows_per_message"] == 1_000)["end_to_end_per_s"]
-    print(json.dumps({"benchmark": "pipeline_throughput", "features": FEATURES, "quick": args.quick,
-                      "cases": cases, "target_1000_rows_per_s": 500_000, "met": target >= 500_000}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "pipeline_throughput",
+                "features": FEATURES,
+                "quick": args.quick,
+                "cases": cases,
+                "target_1000_rows_per_s": 500_000,
+                "met": target >= 500_000,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Self
 
-__all__ = ["ManagedProcess", "StartError", "free_port", "port_open", "wait_until"]
+__all__ = ["LocalHttpServer", "ManagedProcess", "StartError", "free_port", "port_open", "wait_until"]
 
 log = logging.getLogger(__name__)
 
@@ -89,3 +90,33 @@ class ManagedProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout)
+
+
+class LocalHttpServer:
+    """Base of the Prometheus-family launchers: ready when ``GET {url}/-/ready`` answers 200."""
+
+    url: str
+    _process: ManagedProcess
+
+    def _ready(self) -> bool:
+        import urllib.request
+
+        with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as response:  # noqa: S310 - loopback
+            return bool(response.status == 200)
+
+    def start(self, timeout: float = 60.0) -> Self:
+        self._process.start(self._ready, timeout)
+        return self
+
+    def stop(self) -> None:
+        self._process.stop()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

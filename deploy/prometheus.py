@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from deploy.processes import ManagedProcess, free_port
+from deploy.processes import LocalHttpServer, ManagedProcess, free_port
 
 __all__ = ["LocalPrometheus", "prometheus_binary", "promtool_binary"]
 
@@ -27,7 +27,7 @@ def promtool_binary() -> str | None:
     return shutil.which("promtool") or ("/usr/bin/promtool" if Path("/usr/bin/promtool").exists() else None)
 
 
-class LocalPrometheus:
+class LocalPrometheus(LocalHttpServer):
     """Prometheus on a free loopback port, scraping ``targets`` every ``scrape_interval``."""
 
     def __init__(
@@ -62,17 +62,6 @@ class LocalPrometheus:
             self.workdir / "prometheus.log",
         )
 
-    def _ready(self) -> bool:
-        with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as response:  # noqa: S310 - loopback
-            return bool(response.status == 200)
-
-    def start(self, timeout: float = 60.0) -> LocalPrometheus:
-        self._process.start(self._ready, timeout)
-        return self
-
-    def stop(self) -> None:
-        self._process.stop()
-
     def query(self, promql: str) -> list[dict[str, Any]]:
         """Evaluate an instant query; returns the result vector. Raises on a query error."""
         url = f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
@@ -81,9 +70,3 @@ class LocalPrometheus:
         if body.get("status") != "success":
             raise RuntimeError(f"query {promql!r} failed: {body}")
         return list(body["data"]["result"])
-
-    def __enter__(self) -> LocalPrometheus:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

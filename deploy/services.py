@@ -33,6 +33,11 @@ class AggregatorService:
     stop_event: threading.Event
     thread: threading.Thread
     server: Any
+    failed: threading.Event
+
+    @property
+    def alive(self) -> bool:
+        return self.thread.is_alive() and not self.failed.is_set()
 
     @classmethod
     def start(
@@ -47,14 +52,21 @@ class AggregatorService:
         references = ReferenceCache()
         aggregator = Aggregator(settings, catalog, store, checkpoints, references=references.get, stats=stats)
         stop = threading.Event()
-        thread = threading.Thread(
-            target=aggregator.run, args=(stop,), name="modelmon-aggregator", daemon=True
-        )
+        failed = threading.Event()
+
+        def run() -> None:
+            try:
+                aggregator.run(stop)
+            except Exception:  # surfaced through ``failed``: the process exits and is restarted
+                log.exception("the aggregator loop failed")
+                failed.set()
+
+        thread = threading.Thread(target=run, name="modelmon-aggregator", daemon=True)
         thread.start()
         log.info(
             "aggregator: group %s, topic %s, metrics on port %d", settings.group_id, settings.topic, port
         )
-        return cls(aggregator, store, stats, port, stop, thread, server)
+        return cls(aggregator, store, stats, port, stop, thread, server, failed)
 
     def stop(self, timeout: float = 30.0) -> None:
         self.stop_event.set()

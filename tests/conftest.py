@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from agent.settings import KafkaSettings
+from deploy.alertmanager import alertmanager_binary
 from deploy.prometheus import prometheus_binary, promtool_binary
 
 
@@ -68,3 +69,8 @@ def promtool() -> str:
 @pytest.fixture(scope="session")
 def prometheus() -> str:
     return need_binary("prometheus", prometheus_binary())
+
+
+@pytest.fixture(scope="session")
+def alertmanager() -> str:
+    return need_binary("prometheus-alertmanager", alertmanager_binary())

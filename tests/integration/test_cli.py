@@ -1,0 +1,102 @@
+"""The aggregator as a real process: `modelmon aggregator run`, configured by env, stopped by SIGTERM."""
+
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agent.publisher import Publisher
+from agent.sdk import log_predictions
+from deploy.processes import free_port
+from tests.helpers import wait_until
+
+pytestmark = pytest.mark.integration
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "models.yaml"
+
+
+def test_catalog_check_reports_problems_and_exit_codes(tmp_path):
+    ok = subprocess.run(
+        [sys.executable, "-m", "deploy.cli", "catalog", "check", str(EXAMPLE)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ok.returncode == 0 and "demo/credit-risk" in ok.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("models: [{namespace: a, name: b, features: [{name: x, type: floot}]}]")
+    failed = subprocess.run(
+        [sys.executable, "-m", "deploy.cli", "catalog", "check", str(bad)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert failed.returncode == 2
+    assert "model a/b, field 'features[x].type'" in failed.stderr
+
+
+def test_aggregator_process_serves_metrics_and_stops_cleanly(kafka, kafka_bootstrap, new_topic, tmp_path):
+    topic = new_topic(partitions=2)
+    port = free_port()
+    (tmp_path / "settings.yaml").write_text(
+        f"aggregator: {{topic: {topic}, session_timeout_ms: 6000, heartbeat_interval_ms: 1000,"
+        f" idle_advance_seconds: 1, metrics_host: 127.0.0.1}}\n"
+    )
+    env = os.environ | {
+        "MODELMON_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "MODELMON_METRICS_PORT": str(port),
+        "MODELMON_AGGREGATOR_GROUP": f"cli-{topic}",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "deploy.cli",
+            "--config",
+            str(tmp_path / "settings.yaml"),
+            "aggregator",
+            "run",
+            "--catalog",
+            str(EXAMPLE),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    published = False
+    try:
+        rng = np.random.default_rng(0)
+        from dataclasses import replace
+
+        from agent.settings import PublisherSettings
+
+        with Publisher(kafka, replace(PublisherSettings(), topic=topic)) as publisher:
+            log_predictions(
+                publisher,
+                "demo/credit-risk",
+                {"income": rng.normal(40_000, 5_000, 50)},
+                version="v1",
+                event_times=np.full(50, 1_700_000_000.0),
+            )
+            assert publisher.flush(30)
+
+        def windows_closed() -> bool:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+                text = response.read().decode()
+            return 'modelmon_window_records{model="credit-risk",namespace="demo",version="v1"} 50.0' in text
+
+        wait_until(windows_closed, 60, what="the process to publish the window")
+        published = True
+    except TimeoutError:
+        published = False
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+    assert published, output[-3000:]
+    assert process.returncode == 0, output[-3000:]

@@ -1,0 +1,20 @@
+"""What the install must bring: accelerated CRC32C for kafka-python, and no heavy modules in the agent."""
+
+import subprocess
+import sys
+
+
+def test_kafka_python_uses_the_c_crc32c():
+    from kafka.record import util
+
+    assert util._crc32c is not util.crc32c_py, "install the crc32c package (20x faster record batches)"
+
+
+def test_importing_the_agent_loads_no_pandas_scipy_evidently_or_grafanalib():
+    code = (
+        "import sys, agent, agent.catalog, agent.wire, agent.publisher, agent.metric_catalog;"
+        "heavy = ('pandas', 'scipy', 'evidently', 'grafanalib', 'drift');"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
