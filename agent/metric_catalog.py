@@ -36,6 +36,12 @@ FEATURE_DRIFT_SCORE: Final = MetricSpec(
     "Drift score of a feature or output in the model's last closed window, against its reference.",
     _COLUMN_LABELS,
 )
+FEATURE_DRIFT_P_VALUE: Final = MetricSpec(
+    "modelmon_feature_drift_p_value",
+    "gauge",
+    "p-value of the column's drift test in the last closed window (tests only; small means drift).",
+    _COLUMN_LABELS,
+)
 FEATURE_DRIFT_THRESHOLD: Final = MetricSpec(
     "modelmon_feature_drift_threshold",
     "gauge",
@@ -59,6 +65,18 @@ DATASET_DRIFT_DETECTED: Final = MetricSpec(
     "modelmon_dataset_drift_detected",
     "gauge",
     "1 when the drifted share reached the model's dataset drift share, else 0.",
+    MODEL_LABELS,
+)
+DATASET_DRIFT_STREAK: Final = MetricSpec(
+    "modelmon_dataset_drift_streak_windows",
+    "gauge",
+    "Consecutive closed windows with dataset drift, up to the last one.",
+    MODEL_LABELS,
+)
+DATASET_DRIFT_SUSTAINED: Final = MetricSpec(
+    "modelmon_dataset_drift_sustained",
+    "gauge",
+    "1 when the drift streak reached the model's consecutive_windows (hysteresis), else 0.",
     MODEL_LABELS,
 )
 WINDOW_RECORDS: Final = MetricSpec(
@@ -147,10 +165,13 @@ AGGREGATOR_COMMITS: Final = MetricSpec(
 
 ALL_METRICS: Final = (
     FEATURE_DRIFT_SCORE,
+    FEATURE_DRIFT_P_VALUE,
     FEATURE_DRIFT_THRESHOLD,
     FEATURE_DRIFT_DETECTED,
     DATASET_DRIFT_SHARE,
     DATASET_DRIFT_DETECTED,
+    DATASET_DRIFT_STREAK,
+    DATASET_DRIFT_SUSTAINED,
     WINDOW_RECORDS,
     WINDOW_ERROR_RATIO,
     WINDOW_LATENCY,

@@ -105,12 +105,14 @@ def _traffic(
 
 
 def _summary(service: AggregatorService, model: ModelSpec, report: DemoReport, drifting: bool) -> str:
-    latest, predictions, windows = service.store.snapshot()
-    report.windows = sum(windows.values())
-    line = f"sent {report.sent:>8,} | counted {sum(predictions.values()):>8,} | windows {report.windows:>3}"
-    for spec, result in latest:
-        if spec.identity != model.identity:
+    states = service.store.snapshot()
+    report.windows = sum(s.windows for s in states)
+    counted = sum(s.predictions for s in states)
+    line = f"sent {report.sent:>8,} | counted {counted:>8,} | windows {report.windows:>3}"
+    for state in states:
+        if state.model.identity != model.identity:
             continue
+        result = state.latest
         scores = ", ".join(
             f"{c.column}={c.score:.2f}{'*' if c.drifted else ''}"
             for c in result.columns

@@ -50,7 +50,7 @@ class AggregatorService:
         stats = AggregatorStats()
         server, _registry, port = serve_metrics(store, stats, settings.metrics_host, settings.metrics_port)
         references = ReferenceCache()
-        aggregator = Aggregator(settings, catalog, store, checkpoints, references=references.get, stats=stats)
+        aggregator = Aggregator(settings, catalog, store, checkpoints, references=references, stats=stats)
         stop = threading.Event()
         failed = threading.Event()
 

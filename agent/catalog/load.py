@@ -35,6 +35,7 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 _TARGET_TYPES = ("webhook", "tekton", "kubeflow", "argo", "job")
+_CORRECTIONS = ("none", "bonferroni", "benjamini_hochberg")
 _T = TypeVar("_T")
 
 
@@ -195,21 +196,31 @@ def _window(raw: Any, base: WindowSpec, field: str, problems: _Problems) -> Wind
 
 
 def _drift(raw: Any, base: DriftSpec, field: str, problems: _Problems) -> DriftSpec:
-    # Imported here: the statistic registry is the aggregator's, the catalog only checks the name.
-    from agent.catalog.statistics import KNOWN_STATISTICS
-
     if raw is None:
         return base
     if not isinstance(raw, Mapping):
         problems.add(field, "a mapping", raw)
         return base
     _check_keys(
-        raw, {"statistic", "threshold", "dataset_drift_share", "min_window_records"}, f"{field}.", problems
+        raw,
+        {
+            "statistic",
+            "threshold",
+            "dataset_drift_share",
+            "min_window_records",
+            "multiple_testing",
+            "consecutive_windows",
+        },
+        f"{field}.",
+        problems,
     )
-    statistic = raw.get("statistic", base.statistic)
-    if statistic not in KNOWN_STATISTICS:
-        problems.add(f"{field}.statistic", f"one of {sorted(KNOWN_STATISTICS)}", statistic)
-        statistic = base.statistic
+    statistic = (
+        _statistic(raw.get("statistic", base.statistic), f"{field}.statistic", problems) or base.statistic
+    )
+    correction = raw.get("multiple_testing", base.multiple_testing)
+    if correction not in _CORRECTIONS:
+        problems.add(f"{field}.multiple_testing", f"one of {list(_CORRECTIONS)}", correction)
+        correction = base.multiple_testing
     return DriftSpec(
         statistic=statistic,
         threshold=_get(
@@ -239,7 +250,29 @@ def _drift(raw: Any, base: DriftSpec, field: str, problems: _Problems) -> DriftS
             f"{field}.min_window_records",
             problems,
         ),
+        multiple_testing=correction,
+        consecutive_windows=_get(
+            raw,
+            "consecutive_windows",
+            _positive_int,
+            "a positive integer",
+            base.consecutive_windows,
+            f"{field}.consecutive_windows",
+            problems,
+        ),
     )
+
+
+def _statistic(value: Any, field: str, problems: _Problems) -> str | None:
+    # The registry is the aggregator's; the catalog only checks the name against the shared list.
+    from agent.catalog.statistics import AUTO, KNOWN_STATISTICS
+
+    if value is None:
+        return None
+    if value != AUTO and value not in KNOWN_STATISTICS:
+        problems.add(field, f"'auto' or one of {sorted(KNOWN_STATISTICS)}", value)
+        return None
+    return str(value)
 
 
 def _columns(raw: Any, field: str, problems: _Problems, *, required: bool) -> tuple[ColumnSpec, ...]:
@@ -255,7 +288,9 @@ def _columns(raw: Any, field: str, problems: _Problems, *, required: bool) -> tu
         if not isinstance(item, Mapping):
             problems.add(where, "a mapping with name and type", item)
             continue
-        _check_keys(item, {"name", "type", "critical", "drift_threshold"}, f"{where}.", problems)
+        _check_keys(
+            item, {"name", "type", "critical", "drift_threshold", "drift_statistic"}, f"{where}.", problems
+        )
         name = item.get("name")
         if not isinstance(name, str) or not _NAME.match(name):
             problems.add(f"{where}.name", "an identifier ([A-Za-z_][A-Za-z0-9_]*)", name)
@@ -279,7 +314,8 @@ def _columns(raw: Any, field: str, problems: _Problems, *, required: bool) -> tu
             f"{where}.drift_threshold",
             problems,
         )
-        columns.append(ColumnSpec(name, column_type, critical, threshold))
+        statistic = _statistic(item.get("drift_statistic"), f"{where}.drift_statistic", problems)
+        columns.append(ColumnSpec(name, column_type, critical, threshold, statistic))
     return tuple(columns)
 
 
@@ -287,8 +323,22 @@ def _references(raw: Mapping[str, Any], base_dir: Path, problems: _Problems) -> 
     references: dict[str, ReferenceSpec] = {}
 
     def one(value: Any, field: str) -> ReferenceSpec | None:
+        if isinstance(value, Mapping) and "from_traffic" in value and "path" not in value:
+            _check_keys(value, {"from_traffic"}, f"{field}.", problems)
+            count = _get(
+                value,
+                "from_traffic",
+                _positive_int,
+                "a positive integer",
+                None,
+                f"{field}.from_traffic",
+                problems,
+            )
+            return ReferenceSpec(from_traffic=count) if count else None
         if not isinstance(value, Mapping) or not isinstance(value.get("path"), str) or not value["path"]:
-            problems.add(field, "a mapping with a 'path' to a CSV or Parquet file", value)
+            problems.add(
+                field, "a mapping with a 'path' to a CSV or Parquet file, or 'from_traffic: N'", value
+            )
             return None
         _check_keys(value, {"path"}, f"{field}.", problems)
         path = Path(value["path"])

@@ -35,6 +35,7 @@ class ColumnSpec:
         name: the column's name as the model sees it (``[A-Za-z_][A-Za-z0-9_]*``).
         type: its logical type.
         critical: drift on this column alone is worth an alert (used by alert generation).
+        drift_statistic: overrides the model's drift statistic for this column.
         drift_threshold: overrides the model's drift threshold for this column.
     """
 
@@ -42,6 +43,7 @@ class ColumnSpec:
     type: ColumnType
     critical: bool = False
     drift_threshold: float | None = None
+    drift_statistic: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,27 +67,36 @@ class DriftSpec:
     """How drift is judged for a model.
 
     Attributes:
-        statistic: name of the per-column statistic (see ``drift.core.statistics``).
-        threshold: a column drifts when its score is at or above this.
+        statistic: the per-column statistic (see ``drift.core.statistics``), or ``auto`` for
+            Evidently's default choice per column (by type, reference size and distinct values).
+        threshold: the drift threshold; None uses each statistic's default (Evidently's).
         dataset_drift_share: the dataset drifts when at least this share of its columns drift.
         min_window_records: windows with fewer records report counts but no drift.
+        multiple_testing: ``none``, ``bonferroni`` or ``benjamini_hochberg``: corrects the
+            threshold of p-value tests for the number of columns tested in a window.
+        consecutive_windows: dataset drift is alerting only after this many drifted windows in a row.
     """
 
-    statistic: str = "wasserstein"
-    threshold: float = 0.1
+    statistic: str = "auto"
+    threshold: float | None = None
     dataset_drift_share: float = 0.5
     min_window_records: int = 30
+    multiple_testing: str = "none"
+    consecutive_windows: int = 1
 
 
 @dataclass(frozen=True, slots=True)
 class ReferenceSpec:
-    """Where the reference (training) data of a model version lives.
+    """Where the reference of a model version comes from: a file, or the first records of traffic.
 
     Attributes:
-        path: a CSV or Parquet file, absolute or relative to the catalog file.
+        path: training data (CSV or Parquet), or a profile written by ``modelmon reference build``;
+            absolute or relative to the catalog file.
+        from_traffic: without a path: profile the first this-many live records of the version.
     """
 
-    path: Path
+    path: Path | None = None
+    from_traffic: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,8 +183,12 @@ class ModelSpec:
     def reference_for(self, version: str) -> ReferenceSpec | None:
         return self.references.get(version) or self.references.get("*")
 
-    def drift_threshold_for(self, column: ColumnSpec) -> float:
+    def drift_threshold_for(self, column: ColumnSpec) -> float | None:
+        """The column's threshold, the model's, or None for the statistic's default."""
         return column.drift_threshold if column.drift_threshold is not None else self.drift.threshold
+
+    def drift_statistic_for(self, column: ColumnSpec) -> str:
+        return column.drift_statistic or self.drift.statistic
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,31 @@
 """Names of the drift statistics a catalog may ask for.
 
-The aggregator's registry (``drift.core.statistics``) implements exactly these; a unit test keeps
-the two equal. The name list lives here so the catalog validates without importing the aggregator.
+The aggregator's registry (``drift.core.statistics``) implements exactly these, plus ``auto``
+(Evidently's default choice per column); a unit test keeps the two equal. The list lives here so
+the catalog validates without importing the aggregator.
 """
 
 from __future__ import annotations
 
-__all__ = ["KNOWN_STATISTICS"]
+__all__ = ["AUTO", "KNOWN_STATISTICS"]
 
-KNOWN_STATISTICS: frozenset[str] = frozenset({"wasserstein"})
+AUTO = "auto"
+
+KNOWN_STATISTICS: frozenset[str] = frozenset(
+    {
+        "ks",
+        "chisquare",
+        "z",
+        "wasserstein",
+        "jensenshannon",
+        "psi",
+        "kl_div",
+        "hellinger",
+        "anderson",
+        "cramer_von_mises",
+        "ed",
+        "empirical_mmd",
+        "t_test",
+        "fisher_exact",
+    }
+)

@@ -17,19 +17,17 @@ import pandas as pd
 
 from agent.catalog.model import Catalog, ModelSpec, WindowSpec
 from drift.adapters.checkpoints import CheckpointStore
+from drift.adapters.references import ReferenceCache
 from drift.adapters.settings import AggregatorSettings
 from drift.adapters.stats import AggregatorStats
 from drift.core.compute import compute_window
 from drift.core.decode import DecodedBatch, Rejection, RejectReason, decode_predictions
-from drift.core.reference import ReferenceProfile
 from drift.core.results import WindowResult
 from drift.core.windows import PartitionWindows
 
 __all__ = ["Aggregator", "WindowSink"]
 
 log = logging.getLogger(__name__)
-
-ReferenceLookup = Callable[[ModelSpec, str], ReferenceProfile | None]
 
 
 class WindowSink(Protocol):
@@ -48,7 +46,7 @@ class Aggregator:
         sink: WindowSink,
         checkpoints: CheckpointStore,
         *,
-        references: ReferenceLookup = lambda model, version: None,
+        references: ReferenceCache | None = None,
         stats: AggregatorStats | None = None,
         clock: Callable[[], float] = time.time,
         consumer: Any = None,
@@ -57,7 +55,7 @@ class Aggregator:
         self.catalog = catalog
         self.sink = sink
         self.checkpoints = checkpoints
-        self.references = references
+        self.references = references or ReferenceCache()
         self.stats = stats or AggregatorStats()
         self._clock = clock
         self._consumer = consumer or self._make_consumer()
@@ -229,8 +227,10 @@ class Aggregator:
                         closed.key,
                         closed.end_us,
                         closed.frame,
-                        self.references(model, closed.key.version),
+                        reference := self.references.get(model, closed.key.version),
                     )
+                    if reference is None:
+                        self.references.observe(model, closed.key.version, closed.frame)
                 except Exception:  # a bug in one window must not stop the others
                     log.exception("computing window %s failed", closed.key)
                     with self.stats.lock:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 import threading
-from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import CollectorRegistry, start_http_server
@@ -20,34 +20,55 @@ from agent import metric_catalog as mc
 from agent.catalog.model import ModelSpec
 from drift.adapters.stats import AggregatorStats
 from drift.core.compute import LATENCY_QUANTILES
+from drift.core.multiple_testing import drift_streak
 from drift.core.results import DriftStatus, WindowResult
 
 __all__ = ["ModelmonCollector", "ResultStore", "serve_metrics"]
 
 
+@dataclass(frozen=True, slots=True)
+class ModelVersionState:
+    """What the exporter shows of one model version: its last window and running totals."""
+
+    model: ModelSpec
+    latest: WindowResult
+    predictions: int
+    windows: int
+    drift_streak: int
+
+    @property
+    def drift_sustained(self) -> bool:
+        return self.drift_streak >= self.model.drift.consecutive_windows
+
+
 class ResultStore:
-    """The latest result per (model, version) and cumulative counts; a ``WindowSink``."""
+    """The latest result per (model, version), running totals and drift streaks; a ``WindowSink``."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._latest: dict[tuple[str, str], tuple[ModelSpec, WindowResult]] = {}
-        self._predictions: Counter[tuple[str, str]] = Counter()
-        self._windows: Counter[tuple[str, str]] = Counter()
+        self._states: dict[tuple[str, str], ModelVersionState] = {}
 
     def publish(self, model: ModelSpec, result: WindowResult, frame: object = None) -> None:
         key = (result.key.model, result.key.version)
         with self._lock:
-            current = self._latest.get(key)
-            if current is None or current[1].key.start_us <= result.key.start_us:
-                self._latest[key] = (model, result)
-            self._predictions[key] += result.records
-            self._windows[key] += 1
+            state = self._states.get(key)
+            if state is None:
+                self._states[key] = ModelVersionState(
+                    model, result, result.records, 1, drift_streak(0, result.dataset_drifted)
+                )
+                return
+            newer = state.latest.key.start_us <= result.key.start_us
+            self._states[key] = ModelVersionState(
+                model,
+                result if newer else state.latest,
+                state.predictions + result.records,
+                state.windows + 1,
+                drift_streak(state.drift_streak, result.dataset_drifted) if newer else state.drift_streak,
+            )
 
-    def snapshot(
-        self,
-    ) -> tuple[list[tuple[ModelSpec, WindowResult]], dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+    def snapshot(self) -> list[ModelVersionState]:
         with self._lock:
-            return list(self._latest.values()), dict(self._predictions), dict(self._windows)
+            return list(self._states.values())
 
 
 def _family(spec: mc.MetricSpec) -> Metric:
@@ -73,15 +94,17 @@ class ModelmonCollector(Collector):
         yield from self._aggregator_metrics()
 
     def _window_metrics(self) -> Iterator[Metric]:
-        latest, predictions, windows = self.store.snapshot()
         families = {
             spec.name: _family(spec)
             for spec in (
                 mc.FEATURE_DRIFT_SCORE,
+                mc.FEATURE_DRIFT_P_VALUE,
                 mc.FEATURE_DRIFT_THRESHOLD,
                 mc.FEATURE_DRIFT_DETECTED,
                 mc.DATASET_DRIFT_SHARE,
                 mc.DATASET_DRIFT_DETECTED,
+                mc.DATASET_DRIFT_STREAK,
+                mc.DATASET_DRIFT_SUSTAINED,
                 mc.WINDOW_RECORDS,
                 mc.WINDOW_ERROR_RATIO,
                 mc.WINDOW_LATENCY,
@@ -90,51 +113,43 @@ class ModelmonCollector(Collector):
                 mc.WINDOWS_CLOSED,
             )
         }
-        for model, result in latest:
+
+        def put(spec: mc.MetricSpec, labels: tuple[str, ...], value: float, suffix: str = "") -> None:
+            _add(families[spec.name], spec, labels, value, suffix)
+
+        for state in self.store.snapshot():
+            model, result = state.model, state.latest
             ids = (model.namespace, model.name, result.key.version)
             for column in result.columns:
                 if column.status is not DriftStatus.OK or math.isnan(column.score):
                     continue
                 labels = (*ids, column.column, column.role, column.statistic)
-                _add(families[mc.FEATURE_DRIFT_SCORE.name], mc.FEATURE_DRIFT_SCORE, labels, column.score)
-                _add(
-                    families[mc.FEATURE_DRIFT_THRESHOLD.name],
-                    mc.FEATURE_DRIFT_THRESHOLD,
-                    labels,
-                    column.threshold,
-                )
-                _add(
-                    families[mc.FEATURE_DRIFT_DETECTED.name],
-                    mc.FEATURE_DRIFT_DETECTED,
-                    labels,
-                    float(column.drifted),
-                )
+                put(mc.FEATURE_DRIFT_SCORE, labels, column.score)
+                if column.p_value is not None:
+                    put(mc.FEATURE_DRIFT_P_VALUE, labels, column.p_value)
+                put(mc.FEATURE_DRIFT_THRESHOLD, labels, column.threshold)
+                put(mc.FEATURE_DRIFT_DETECTED, labels, float(column.drifted))
             if result.drift_share is not None:
-                _add(families[mc.DATASET_DRIFT_SHARE.name], mc.DATASET_DRIFT_SHARE, ids, result.drift_share)
-                _add(
-                    families[mc.DATASET_DRIFT_DETECTED.name],
-                    mc.DATASET_DRIFT_DETECTED,
-                    ids,
-                    float(result.dataset_drifted),
-                )
-            _add(families[mc.WINDOW_RECORDS.name], mc.WINDOW_RECORDS, ids, result.records)
-            _add(families[mc.WINDOW_ERROR_RATIO.name], mc.WINDOW_ERROR_RATIO, ids, result.error_ratio)
-            _add(families[mc.WINDOW_END.name], mc.WINDOW_END, ids, result.end_seconds)
+                put(mc.DATASET_DRIFT_SHARE, ids, result.drift_share)
+                put(mc.DATASET_DRIFT_DETECTED, ids, float(result.dataset_drifted))
+            put(mc.DATASET_DRIFT_STREAK, ids, state.drift_streak)
+            put(mc.DATASET_DRIFT_SUSTAINED, ids, float(state.drift_sustained))
+            put(mc.WINDOW_RECORDS, ids, result.records)
+            put(mc.WINDOW_ERROR_RATIO, ids, result.error_ratio)
+            put(mc.WINDOW_END, ids, result.end_seconds)
             latency = result.latency
             if latency is not None:
-                family = families[mc.WINDOW_LATENCY.name]
                 quantiles = (latency.p50, latency.p90, latency.p95, latency.p99)
                 for q, value in zip(LATENCY_QUANTILES, quantiles, strict=True):
-                    family.add_sample(
+                    families[mc.WINDOW_LATENCY.name].add_sample(
                         mc.WINDOW_LATENCY.name,
                         {**dict(zip(mc.MODEL_LABELS, ids, strict=True)), "quantile": str(q)},
                         value,
                     )
-                _add(family, mc.WINDOW_LATENCY, ids, latency.count, "_count")
-                _add(family, mc.WINDOW_LATENCY, ids, latency.total, "_sum")
-            key = (result.key.model, result.key.version)
-            _add(families[mc.PREDICTIONS.name], mc.PREDICTIONS, ids, predictions.get(key, 0))
-            _add(families[mc.WINDOWS_CLOSED.name], mc.WINDOWS_CLOSED, ids, windows.get(key, 0))
+                put(mc.WINDOW_LATENCY, ids, latency.count, "_count")
+                put(mc.WINDOW_LATENCY, ids, latency.total, "_sum")
+            put(mc.PREDICTIONS, ids, state.predictions)
+            put(mc.WINDOWS_CLOSED, ids, state.windows)
         yield from families.values()
 
     def _aggregator_metrics(self) -> Iterator[Metric]:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
 from agent.catalog.model import ColumnSpec, ModelSpec
 from agent.wire.format import FEATURE_PREFIX, OUTPUT_PREFIX
-from drift.core.reference import ReferenceProfile
+from drift.core.multiple_testing import corrected_drift
+from drift.core.reference import ReferenceProfile, column_kind, profile_column
 from drift.core.results import ColumnDrift, DriftStatus, LatencySummary, WindowKey, WindowResult
-from drift.core.statistics import NumericStatistic, get_statistic
+from drift.core.statistics import AUTO, ColumnProfile, Statistic, default_statistic, get_statistic
 
-__all__ = ["LATENCY_QUANTILES", "compute_window", "summarize_latency"]
+__all__ = ["LATENCY_QUANTILES", "column_drift", "compute_window", "summarize_latency"]
 
 LATENCY_QUANTILES = (0.5, 0.9, 0.95, 0.99)
 _NAN = float("nan")
@@ -35,36 +38,82 @@ def summarize_latency(latencies: pd.Series | np.ndarray) -> LatencySummary | Non
     )
 
 
-def _column_drift(
+def _choose(name: str, reference: ColumnProfile, current: ColumnProfile) -> Statistic:
+    return default_statistic(reference, current) if name == AUTO else get_statistic(name)
+
+
+def column_drift(
     column: ColumnSpec,
     role: str,
-    frame: pd.DataFrame,
+    values: pd.Series | None,
     model: ModelSpec,
     reference: ReferenceProfile | None,
-    statistic: NumericStatistic,
 ) -> ColumnDrift:
-    threshold = model.drift_threshold_for(column)
+    """Drift of one column of a window (``values`` None: absent from the window). Never raises."""
+    name = model.drift_statistic_for(column)
 
-    def result(
-        status: DriftStatus, count: int = 0, score: float = _NAN, p: float | None = None
-    ) -> ColumnDrift:
-        drifted = status is DriftStatus.OK and score >= threshold
-        return ColumnDrift(column.name, role, statistic.name, status, score, threshold, drifted, count, p)
+    def result(status: DriftStatus, count: int = 0) -> ColumnDrift:
+        threshold = model.drift_threshold_for(column)
+        return ColumnDrift(
+            column.name, role, name, status, _NAN, _NAN if threshold is None else threshold, False, count
+        )
 
-    wire_name = (FEATURE_PREFIX if role == "input" else OUTPUT_PREFIX) + column.name
-    if not column.type.is_numeric:
+    kind = column_kind(column)
+    if kind is None:
         return result(DriftStatus.UNSUPPORTED_TYPE)
-    if wire_name not in frame.columns:
+    if values is None:
         return result(DriftStatus.MISSING_COLUMN)
-    profile = reference.numeric.get(column.name) if reference else None
-    if profile is None:
+    ref = reference.columns.get(column.name) if reference else None
+    if ref is None or ref.kind is not kind:
         return result(DriftStatus.NO_REFERENCE)
-    values = pd.to_numeric(frame[wire_name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    values = np.sort(values[np.isfinite(values)])
-    if values.size < model.drift.min_window_records or profile.sorted_values.size == 0:
-        return result(DriftStatus.INSUFFICIENT_DATA, int(values.size))
-    outcome = statistic.compute(profile, values)
-    return result(DriftStatus.OK, int(values.size), outcome.score, outcome.p_value)
+    current = profile_column(values, kind)
+    if current.size < model.drift.min_window_records or ref.size == 0:
+        return result(DriftStatus.INSUFFICIENT_DATA, current.size)
+    statistic = _choose(name, ref, current)
+    if not statistic.applies_to(kind):
+        return result(DriftStatus.UNSUPPORTED_TYPE, current.size)
+    outcome = statistic.run(ref, current)
+    if math.isnan(outcome.score):
+        return ColumnDrift(
+            column.name,
+            role,
+            statistic.name,
+            DriftStatus.INSUFFICIENT_DATA,
+            _NAN,
+            model.drift_threshold_for(column) or statistic.default_threshold,
+            False,
+            current.size,
+        )
+    threshold = model.drift_threshold_for(column)
+    threshold = statistic.default_threshold if threshold is None else threshold
+    return ColumnDrift(
+        column.name,
+        role,
+        statistic.name,
+        DriftStatus.OK,
+        outcome.score,
+        threshold,
+        statistic.rule.drifted(outcome.score, threshold),
+        current.size,
+        outcome.p_value,
+    )
+
+
+def _correct(columns: list[ColumnDrift], method: str) -> list[ColumnDrift]:
+    """Apply the model's multiple-testing correction to the p-value tests among ``columns``."""
+    tested = [i for i, c in enumerate(columns) if c.status is DriftStatus.OK and c.p_value is not None]
+    if method == "none" or not tested:
+        return columns
+    # One family-level alpha: the thresholds of the tested columns (they share the model's setting).
+    alpha = min(columns[i].threshold for i in tested)
+    decisions, threshold = corrected_drift([columns[i].p_value or 0.0 for i in tested], alpha, method)
+    corrected = list(columns)
+    for i, drifted in zip(tested, decisions, strict=True):
+        c = columns[i]
+        corrected[i] = ColumnDrift(
+            c.column, c.role, c.statistic, c.status, c.score, threshold, drifted, c.current_count, c.p_value
+        )
+    return corrected
 
 
 def compute_window(
@@ -75,15 +124,18 @@ def compute_window(
     reference: ReferenceProfile | None,
 ) -> WindowResult:
     """Results of one closed window of ``model``; ``frame`` holds the window's decoded rows."""
-    statistic = get_statistic(model.drift.statistic)
     error_records = 0
     if "status_code" in frame.columns:
         error_records = int((frame["status_code"].to_numpy(dtype=np.float64, na_value=np.nan) >= 400).sum())
     latency = summarize_latency(frame["latency_seconds"]) if "latency_seconds" in frame.columns else None
-    columns = tuple(
-        [_column_drift(c, "input", frame, model, reference, statistic) for c in model.features]
-        + [_column_drift(c, "output", frame, model, reference, statistic) for c in model.outputs]
-    )
+
+    def values(prefix: str, column: ColumnSpec) -> pd.Series | None:
+        name = prefix + column.name
+        return frame[name] if name in frame.columns else None
+
+    columns = [column_drift(c, "input", values(FEATURE_PREFIX, c), model, reference) for c in model.features]
+    columns += [column_drift(c, "output", values(OUTPUT_PREFIX, c), model, reference) for c in model.outputs]
+    columns = _correct(columns, model.drift.multiple_testing)
     computed = [c for c in columns if c.status is DriftStatus.OK]
     share = sum(c.drifted for c in computed) / len(computed) if computed else None
     return WindowResult(
@@ -92,7 +144,7 @@ def compute_window(
         records=len(frame),
         error_records=error_records,
         latency=latency,
-        columns=columns,
+        columns=tuple(columns),
         drift_share=share,
         dataset_drifted=share is not None and share >= model.drift.dataset_drift_share,
     )

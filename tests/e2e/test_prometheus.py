@@ -71,7 +71,7 @@ def service(kafka_bootstrap, tmp_path_factory):
             status_codes=np.where(rng.random(3000) < 0.05, 500, 200),
         )
         assert publisher.flush(30)
-    wait_until(lambda: sum(running.store.snapshot()[2].values()) == 3, 60, what="three closed windows")
+    wait_until(lambda: sum(s.windows for s in running.store.snapshot()) == 3, 60, what="three closed windows")
     yield running
     running.stop()
 
@@ -91,8 +91,8 @@ def test_exposition_passes_promtool_check_metrics(service, promtool):
 
 
 def test_prometheus_scrapes_the_aggregator_and_promql_returns_the_drift_score(service, prometheus):
-    latest, _, _ = service.store.snapshot()
-    ((_model, result),) = latest
+    (state,) = service.store.snapshot()
+    result = state.latest
     expected = {c.column: c.score for c in result.columns}
     with LocalPrometheus([f"127.0.0.1:{service.metrics_port}"]) as server:
         query = 'modelmon_feature_drift_score{namespace="shop",model="ranker",version="v1"}'

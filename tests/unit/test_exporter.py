@@ -47,8 +47,10 @@ def test_closed_window_shows_as_series_with_catalog_names_and_labels():
     samples = scrape(store, stats)
     ids = (("model", "m0"), ("namespace", "test"), ("version", "v1"))
     x = next(c for c in result.columns if c.column == "x")
-    column = tuple(sorted((*ids, ("feature", "x"), ("role", "input"), ("statistic", "wasserstein"))))
+    assert x.statistic == "ks"  # Evidently's choice for a reference of 1,000 numbers
+    column = tuple(sorted((*ids, ("feature", "x"), ("role", "input"), ("statistic", "ks"))))
     assert samples[(mc.FEATURE_DRIFT_SCORE.name, column)] == x.score
+    assert samples[(mc.FEATURE_DRIFT_P_VALUE.name, column)] == x.p_value
     assert samples[(mc.FEATURE_DRIFT_DETECTED.name, column)] == 1.0
     assert samples[(mc.WINDOW_RECORDS.name, ids)] == 100
     assert samples[(mc.WINDOW_ERROR_RATIO.name, ids)] == 0.05
@@ -59,6 +61,7 @@ def test_closed_window_shows_as_series_with_catalog_names_and_labels():
     )
     assert samples[(mc.WINDOW_LATENCY.name + "_count", ids)] == 100
     assert samples[(mc.DATASET_DRIFT_SHARE.name, ids)] == result.drift_share
+    assert samples[(mc.DATASET_DRIFT_STREAK.name, ids)] == (2 if result.dataset_drifted else 0)
     assert samples[(mc.AGGREGATOR_MESSAGES_REJECTED.name, (("reason", "malformed"), ("topic", "t")))] == 3
 
 

@@ -1,51 +1,156 @@
-"""What a drift statistic is: a score of a current sample against a precomputed reference."""
+"""What a drift statistic is: a score of a current column profile against a reference profile.
+
+Both sides are :class:`ColumnProfile`: the reference's is built once per model version and kept,
+the window's is built once per window and shared by every statistic run on it.
+"""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
-__all__ = ["NumericReference", "NumericStatistic", "StatisticResult"]
+__all__ = ["ColumnKind", "ColumnProfile", "DriftRule", "Statistic", "StatisticResult"]
 
 FloatArray = npt.NDArray[np.float64]
+AnyArray = npt.NDArray[np.generic]
 
 
-@dataclass(frozen=True, slots=True)
-class NumericReference:
-    """What every numeric statistic needs of a reference column, computed once per model version.
+class ColumnKind(StrEnum):
+    NUMERIC = "numeric"
+    CATEGORICAL = "categorical"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ColumnProfile:
+    """One column's finite, non-null values, summarised for every statistic.
 
     Attributes:
-        sorted_values: the finite reference values, ascending.
-        std: population standard deviation (``ddof=0``) of those values.
+        kind: numeric or categorical.
+        values: numeric: all values, ascending (float64); categorical: empty.
+        uniques: distinct values, ascending (float64 for numeric, str objects for categorical).
+        counts: occurrences of each of ``uniques``.
+        size: number of values.
+        mean, std, var: numeric only: mean, population std (ddof=0), sample variance (ddof=1).
     """
 
-    sorted_values: FloatArray
-    std: float
+    kind: ColumnKind
+    values: FloatArray
+    uniques: AnyArray
+    counts: npt.NDArray[np.int64]
+    size: int
+    mean: float = float("nan")
+    std: float = float("nan")
+    var: float = float("nan")
+
+    @property
+    def nunique(self) -> int:
+        return len(self.uniques)
 
     @classmethod
-    def from_values(cls, values: FloatArray) -> NumericReference:
-        finite = np.sort(values[np.isfinite(values)])
-        return cls(finite, float(np.std(finite)) if finite.size else float("nan"))
+    def numeric(cls, values: npt.ArrayLike) -> ColumnProfile:
+        """Profile numeric values; NaN and infinities are dropped (as Evidently does)."""
+        array = np.asarray(values, dtype=np.float64)
+        finite = np.sort(array[np.isfinite(array)])
+        uniques, counts = np.unique(finite, return_counts=True)
+        size = int(finite.size)
+        return cls(
+            ColumnKind.NUMERIC,
+            finite,
+            uniques,
+            np.asarray(counts, dtype=np.int64),
+            size,
+            mean=float(finite.mean()) if size else float("nan"),
+            std=float(np.std(finite)) if size else float("nan"),
+            var=float(np.var(finite, ddof=1)) if size > 1 else float("nan"),
+        )
+
+    @classmethod
+    def categorical(cls, values: npt.ArrayLike) -> ColumnProfile:
+        """Profile categories (compared as strings); nulls are dropped."""
+        counted = pd.Series(values).dropna().astype(str).value_counts(sort=False).sort_index()
+        return cls(
+            ColumnKind.CATEGORICAL,
+            np.empty(0),
+            counted.index.to_numpy(dtype=object),
+            np.asarray(counted.to_numpy(), dtype=np.int64),
+            int(counted.sum()),
+        )
+
+    def counts_for(self, keys: AnyArray) -> npt.NDArray[np.int64]:
+        """Occurrences of each of ``keys`` (sorted like ``uniques``), zero where absent."""
+        if self.nunique == 0:
+            return np.zeros(len(keys), dtype=np.int64)
+        index = np.searchsorted(self.uniques, keys)
+        index = np.clip(index, 0, self.nunique - 1)
+        found = self.uniques[index] == keys
+        return np.where(found, self.counts[index], 0).astype(np.int64)
 
 
 @dataclass(frozen=True, slots=True)
 class StatisticResult:
-    """A statistic's score and, where the statistic has one, its p-value."""
+    """A statistic's score (a distance, or the p-value for tests) and its p-value, if it has one."""
 
     score: float
     p_value: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class NumericStatistic:
-    """A named statistic over numeric columns; ``compute`` is pure and vectorized.
+class DriftRule(StrEnum):
+    """How a score compares with the threshold to mean drift (each as Evidently decides it)."""
 
-    ``compute(reference, current_sorted)`` gets the reference profile and the window's finite values
-    in ascending order, both non-empty.
+    P_BELOW = "p<threshold"
+    P_AT_OR_BELOW = "p<=threshold"
+    AT_OR_ABOVE = "score>=threshold"
+    ABOVE = "score>threshold"
+
+    def drifted(self, score: float, threshold: float) -> bool:
+        if self is DriftRule.P_BELOW:
+            return score < threshold
+        if self is DriftRule.P_AT_OR_BELOW:
+            return score <= threshold
+        if self is DriftRule.AT_OR_ABOVE:
+            return score >= threshold
+        return score > threshold
+
+
+@dataclass(frozen=True, slots=True)
+class Statistic:
+    """A named drift statistic.
+
+    Attributes:
+        name: the catalog's and Evidently's name for it.
+        kinds: column kinds it applies to.
+        default_threshold: Evidently's default threshold.
+        rule: how the score and the threshold decide drift.
+        compute: ``compute(reference, current)``; both profiles are non-empty.
+        is_test: the score is a p-value (small means drift).
     """
 
     name: str
-    compute: Callable[[NumericReference, FloatArray], StatisticResult]
+    kinds: frozenset[ColumnKind]
+    default_threshold: float
+    rule: DriftRule
+    compute: Callable[[ColumnProfile, ColumnProfile], StatisticResult]
+    is_test: bool = False
+
+    def applies_to(self, kind: ColumnKind) -> bool:
+        return kind in self.kinds
+
+    def run(self, reference: ColumnProfile, current: ColumnProfile) -> StatisticResult:
+        """``compute`` with floating-point warnings silenced: a zero expected count or an infinite
+        statistic is a defined result (p = 0, score inf), as in Evidently, not an incident."""
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return self.compute(reference, current)
+
+
+NUMERIC: frozenset[ColumnKind] = frozenset({ColumnKind.NUMERIC})
+CATEGORICAL: frozenset[ColumnKind] = frozenset({ColumnKind.CATEGORICAL})
+BOTH: frozenset[ColumnKind] = NUMERIC | CATEGORICAL
+Kind = Literal["numeric", "categorical"]
