@@ -79,6 +79,24 @@ DATASET_DRIFT_SUSTAINED: Final = MetricSpec(
     "1 when the drift streak reached the model's consecutive_windows (hysteresis), else 0.",
     MODEL_LABELS,
 )
+MULTIVARIATE_DRIFT_SCORE: Final = MetricSpec(
+    "modelmon_multivariate_drift_score",
+    "gauge",
+    "Multivariate drift of the features in the last closed window (PCA reconstruction error).",
+    (*MODEL_LABELS, "method"),
+)
+MULTIVARIATE_DRIFT_UPPER: Final = MetricSpec(
+    "modelmon_multivariate_drift_upper_bound",
+    "gauge",
+    "Upper end of the reference's band for the multivariate score (mean + 3 std).",
+    (*MODEL_LABELS, "method"),
+)
+MULTIVARIATE_DRIFT_DETECTED: Final = MetricSpec(
+    "modelmon_multivariate_drift_detected",
+    "gauge",
+    "1 when the multivariate score left the reference's band, else 0.",
+    (*MODEL_LABELS, "method"),
+)
 WINDOW_RECORDS: Final = MetricSpec(
     "modelmon_window_records",
     "gauge",
@@ -172,6 +190,9 @@ ALL_METRICS: Final = (
     DATASET_DRIFT_DETECTED,
     DATASET_DRIFT_STREAK,
     DATASET_DRIFT_SUSTAINED,
+    MULTIVARIATE_DRIFT_SCORE,
+    MULTIVARIATE_DRIFT_UPPER,
+    MULTIVARIATE_DRIFT_DETECTED,
     WINDOW_RECORDS,
     WINDOW_ERROR_RATIO,
     WINDOW_LATENCY,

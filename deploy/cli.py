@@ -14,6 +14,7 @@ from agent.catalog.durations import parse_duration
 from agent.catalog.load import load_catalog
 from agent.errors import AgentError
 from deploy.config import load_settings
+from drift.core.errors import DriftError
 
 __all__ = ["main"]
 
@@ -49,6 +50,15 @@ def _parser() -> argparse.ArgumentParser:
     run = aggregator_sub.add_parser("run", help="consume predictions and serve /metrics")
     run.add_argument("--catalog", type=Path, required=True)
 
+    reference = sub.add_parser("reference", help="reference profiles")
+    reference_sub = reference.add_subparsers(dest="action", required=True)
+    build = reference_sub.add_parser("build", help="profile training data once, for the aggregator to load")
+    build.add_argument("--catalog", type=Path, required=True)
+    build.add_argument("--model", required=True, help="namespace/name")
+    build.add_argument("--version", default="*", help="the model version it describes (default: any)")
+    build.add_argument("--data", type=Path, required=True, help="training data, CSV or Parquet")
+    build.add_argument("--out", type=Path, required=True, help="the profile file to write (.parquet)")
+
     catalog = sub.add_parser("catalog", help="model catalog tools")
     catalog_sub = catalog.add_subparsers(dest="action", required=True)
     check = catalog_sub.add_parser("check", help="validate a catalog file")
@@ -68,6 +78,38 @@ def _run_aggregator(args: argparse.Namespace) -> int:
     print(f"aggregator: {len(catalog)} model(s); metrics on :{service.metrics_port}/metrics", flush=True)
     done.wait()
     service.stop()
+    return 0
+
+
+def _build_reference(args: argparse.Namespace) -> int:
+    import pyarrow.parquet as pq
+    from tqdm import tqdm
+
+    from drift.adapters.references import read_reference_frame
+    from drift.core.reference import build_reference, reference_to_table
+
+    catalog = load_catalog(args.catalog)
+    model = catalog.get(args.model)
+    if model is None:
+        print(
+            f"error: model {args.model!r} is not in {args.catalog} ({sorted(catalog.models)})",
+            file=sys.stderr,
+        )
+        return 2
+    frame = read_reference_frame(args.data)
+    with tqdm(total=len(model.columns), unit="column", desc=f"profiling {len(frame):,} rows") as bar:
+        profile = build_reference(
+            frame,
+            model,
+            args.version,
+            source=str(args.data),
+            progress=lambda name: (bar.set_postfix_str(name), bar.update()),
+        )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(reference_to_table(profile), args.out)
+    print(
+        f"{args.out}: {model.identity} {args.version}, {profile.rows:,} rows, columns {sorted(profile.columns)}"
+    )
     return 0
 
 
@@ -102,8 +144,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "aggregator":
             return _run_aggregator(args)
+        if args.command == "reference":
+            return _build_reference(args)
         return _run_demo(args)
-    except AgentError as exc:
+    except (AgentError, DriftError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -148,6 +148,12 @@ def _share(value: Any) -> float:
     return number
 
 
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("not a boolean")
+    return value
+
+
 def _positive_int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError("not a positive integer")
@@ -210,6 +216,7 @@ def _drift(raw: Any, base: DriftSpec, field: str, problems: _Problems) -> DriftS
             "min_window_records",
             "multiple_testing",
             "consecutive_windows",
+            "multivariate",
         },
         f"{field}.",
         problems,
@@ -251,6 +258,15 @@ def _drift(raw: Any, base: DriftSpec, field: str, problems: _Problems) -> DriftS
             problems,
         ),
         multiple_testing=correction,
+        multivariate=_get(
+            raw,
+            "multivariate",
+            _boolean,
+            "true or false",
+            base.multivariate,
+            f"{field}.multivariate",
+            problems,
+        ),
         consecutive_windows=_get(
             raw,
             "consecutive_windows",

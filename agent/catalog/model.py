@@ -75,6 +75,7 @@ class DriftSpec:
         multiple_testing: ``none``, ``bonferroni`` or ``benjamini_hochberg``: corrects the
             threshold of p-value tests for the number of columns tested in a window.
         consecutive_windows: dataset drift is alerting only after this many drifted windows in a row.
+        multivariate: also score the numeric features together (PCA reconstruction error).
     """
 
     statistic: str = "auto"
@@ -83,6 +84,7 @@ class DriftSpec:
     min_window_records: int = 30
     multiple_testing: str = "none"
     consecutive_windows: int = 1
+    multivariate: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,8 @@ and commit offsets. Offsets never pass a record of a window that is not yet publ
 from __future__ import annotations
 
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 import threading
 import time
 from collections.abc import Callable
@@ -63,6 +65,10 @@ class Aggregator:
         self._dirty = False
         self._last_commit = 0.0
         self._pending: set[int] = set()
+        # Scores a window's columns in parallel (NumPy releases the GIL while sorting and counting).
+        self._pool = ThreadPoolExecutor(
+            max_workers=settings.compute_threads or os.cpu_count() or 1, thread_name_prefix="modelmon-compute"
+        )
         self.assigned = threading.Event()  # set once partitions were first assigned
 
     def _make_consumer(self) -> Any:
@@ -165,6 +171,7 @@ class Aggregator:
         finally:
             self._consumer.close(autocommit=False)
             self.checkpoints.close()
+            self._pool.shutdown(wait=False)
 
     def poll_once(self) -> None:
         polled = dict(self._consumer.poll(timeout_ms=self.settings.poll_timeout_ms))
@@ -228,6 +235,7 @@ class Aggregator:
                         closed.end_us,
                         closed.frame,
                         reference := self.references.get(model, closed.key.version),
+                        self._pool,
                     )
                     if reference is None:
                         self.references.observe(model, closed.key.version, closed.frame)

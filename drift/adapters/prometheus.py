@@ -105,6 +105,9 @@ class ModelmonCollector(Collector):
                 mc.DATASET_DRIFT_DETECTED,
                 mc.DATASET_DRIFT_STREAK,
                 mc.DATASET_DRIFT_SUSTAINED,
+                mc.MULTIVARIATE_DRIFT_SCORE,
+                mc.MULTIVARIATE_DRIFT_UPPER,
+                mc.MULTIVARIATE_DRIFT_DETECTED,
                 mc.WINDOW_RECORDS,
                 mc.WINDOW_ERROR_RATIO,
                 mc.WINDOW_LATENCY,
@@ -134,6 +137,11 @@ class ModelmonCollector(Collector):
                 put(mc.DATASET_DRIFT_DETECTED, ids, float(result.dataset_drifted))
             put(mc.DATASET_DRIFT_STREAK, ids, state.drift_streak)
             put(mc.DATASET_DRIFT_SUSTAINED, ids, float(state.drift_sustained))
+            if result.multivariate is not None:
+                method = (*ids, result.multivariate.method)
+                put(mc.MULTIVARIATE_DRIFT_SCORE, method, result.multivariate.score)
+                put(mc.MULTIVARIATE_DRIFT_UPPER, method, result.multivariate.upper)
+                put(mc.MULTIVARIATE_DRIFT_DETECTED, method, float(result.multivariate.drifted))
             put(mc.WINDOW_RECORDS, ids, result.records)
             put(mc.WINDOW_ERROR_RATIO, ids, result.error_ratio)
             put(mc.WINDOW_END, ids, result.end_seconds)

@@ -29,6 +29,7 @@ class AggregatorSettings:
         session_timeout_ms, heartbeat_interval_ms: consumer-group liveness (Tansu answers a join after
             half the session timeout).
         auto_offset_reset: where a group with no checkpoint starts: ``earliest`` or ``latest``.
+        compute_threads: threads that score a window's columns in parallel (0: one per core).
     """
 
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
@@ -44,6 +45,7 @@ class AggregatorSettings:
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 2_000
     auto_offset_reset: str = "earliest"
+    compute_threads: int = 0
 
     @property
     def resolved_checkpoint_topic(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from concurrent.futures import Executor
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,15 @@ from agent.catalog.model import ColumnSpec, ModelSpec
 from agent.wire.format import FEATURE_PREFIX, OUTPUT_PREFIX
 from drift.core.multiple_testing import corrected_drift
 from drift.core.reference import ReferenceProfile, column_kind, profile_column
-from drift.core.results import ColumnDrift, DriftStatus, LatencySummary, WindowKey, WindowResult
+from drift.core.multivariate import reconstruction_error
+from drift.core.results import (
+    ColumnDrift,
+    DriftStatus,
+    LatencySummary,
+    MultivariateDrift,
+    WindowKey,
+    WindowResult,
+)
 from drift.core.statistics import AUTO, ColumnProfile, Statistic, default_statistic, get_statistic
 
 __all__ = ["LATENCY_QUANTILES", "column_drift", "compute_window", "summarize_latency"]
@@ -122,8 +131,13 @@ def compute_window(
     end_us: int,
     frame: pd.DataFrame,
     reference: ReferenceProfile | None,
+    executor: Executor | None = None,
 ) -> WindowResult:
-    """Results of one closed window of ``model``; ``frame`` holds the window's decoded rows."""
+    """Results of one closed window of ``model``; ``frame`` holds the window's decoded rows.
+
+    With an ``executor`` (threads), columns are scored in parallel: sorting, merging and counting
+    run in NumPy without the GIL, so a window uses every core.
+    """
     error_records = 0
     if "status_code" in frame.columns:
         error_records = int((frame["status_code"].to_numpy(dtype=np.float64, na_value=np.nan) >= 400).sum())
@@ -133,11 +147,25 @@ def compute_window(
         name = prefix + column.name
         return frame[name] if name in frame.columns else None
 
-    columns = [column_drift(c, "input", values(FEATURE_PREFIX, c), model, reference) for c in model.features]
-    columns += [column_drift(c, "output", values(OUTPUT_PREFIX, c), model, reference) for c in model.outputs]
+    jobs = [(c, "input", values(FEATURE_PREFIX, c)) for c in model.features]
+    jobs += [(c, "output", values(OUTPUT_PREFIX, c)) for c in model.outputs]
+    if executor is None:
+        columns = [column_drift(c, role, v, model, reference) for c, role, v in jobs]
+    else:
+        futures = [executor.submit(column_drift, c, role, v, model, reference) for c, role, v in jobs]
+        columns = [f.result() for f in futures]
     columns = _correct(columns, model.drift.multiple_testing)
     computed = [c for c in columns if c.status is DriftStatus.OK]
     share = sum(c.drifted for c in computed) / len(computed) if computed else None
+    multivariate = None
+    pca = reference.multivariate if reference else None
+    if pca is not None and len(frame) >= model.drift.min_window_records:
+        features = frame[[c for c in frame.columns if c.startswith(FEATURE_PREFIX)]]
+        error = reconstruction_error(pca, features.rename(columns=lambda c: c.removeprefix(FEATURE_PREFIX)))
+        if error is not None:
+            multivariate = MultivariateDrift(
+                "pca_reconstruction", error, pca.lower, pca.upper, pca.drifted(error)
+            )
     return WindowResult(
         key=key,
         end_us=end_us,
@@ -147,4 +175,5 @@ def compute_window(
         columns=tuple(columns),
         drift_share=share,
         dataset_drifted=share is not None and share >= model.drift.dataset_drift_share,
+        multivariate=multivariate,
     )

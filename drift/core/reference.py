@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from agent.catalog.model import ColumnSpec, ColumnType, ModelSpec
 from drift.core.errors import ReferenceDataError
+from drift.core.multivariate import PcaReconstruction, fit_pca_reconstruction
 from drift.core.statistics import ColumnKind, ColumnProfile
 
 __all__ = [
@@ -70,6 +71,7 @@ class ReferenceProfile:
     columns: dict[str, ColumnProfile]
     source: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+    multivariate: PcaReconstruction | None = None
 
 
 def build_reference(
@@ -94,7 +96,9 @@ def build_reference(
             f"{model.identity}: the reference has none of the model's columns "
             f"{[c.name for c in model.columns]}; it has {list(frame.columns)[:20]}"
         )
-    return ReferenceProfile(model.identity, version, len(frame), columns, source)
+    numeric_features = tuple(c.name for c in model.features if c.type.is_numeric and c.name in frame.columns)
+    multivariate = fit_pca_reconstruction(frame, numeric_features) if model.drift.multivariate else None
+    return ReferenceProfile(model.identity, version, len(frame), columns, source, multivariate=multivariate)
 
 
 def reference_to_table(profile: ReferenceProfile) -> pa.Table:
@@ -124,6 +128,16 @@ def reference_to_table(profile: ReferenceProfile) -> pa.Table:
         "columns": kinds,
         **profile.metadata,
     }
+    pca = profile.multivariate
+    if pca is not None:
+        metadata["pca_reconstruction"] = {
+            "columns": list(pca.columns),
+            "mean": pca.mean.tolist(),
+            "scale": pca.scale.tolist(),
+            "components": pca.components.tolist(),
+            "baseline_mean": pca.baseline_mean,
+            "baseline_std": pca.baseline_std,
+        }
     table = pa.table(
         {
             "column": pa.array(names, pa.string()),
@@ -156,11 +170,19 @@ def reference_from_table(table: pa.Table) -> ReferenceProfile:
             columns[str(name)] = ColumnProfile.categorical(
                 np.repeat(group["category"].to_numpy(dtype=object), counts)
             )
-    extra = {
-        k: v
-        for k, v in metadata.items()
-        if k not in ("format_version", "model", "version", "rows", "source", "columns")
-    }
+    pca = metadata.get("pca_reconstruction")
+    multivariate = None
+    if pca is not None:
+        multivariate = PcaReconstruction(
+            tuple(pca["columns"]),
+            np.array(pca["mean"]),
+            np.array(pca["scale"]),
+            np.array(pca["components"]),
+            float(pca["baseline_mean"]),
+            float(pca["baseline_std"]),
+        )
+    known = ("format_version", "model", "version", "rows", "source", "columns", "pca_reconstruction")
+    extra = {k: v for k, v in metadata.items() if k not in known}
     return ReferenceProfile(
         metadata["model"],
         metadata["version"],
@@ -168,4 +190,5 @@ def reference_from_table(table: pa.Table) -> ReferenceProfile:
         columns,
         metadata.get("source", ""),
         extra,
+        multivariate,
     )

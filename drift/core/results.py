@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["ColumnDrift", "DriftStatus", "LatencySummary", "WindowKey", "WindowResult"]
+__all__ = ["ColumnDrift", "DriftStatus", "LatencySummary", "MultivariateDrift", "WindowKey", "WindowResult"]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -56,6 +56,17 @@ class LatencySummary:
 
 
 @dataclass(frozen=True, slots=True)
+class MultivariateDrift:
+    """Drift of the features taken together, by one method (``pca_reconstruction``)."""
+
+    method: str
+    score: float
+    lower: float
+    upper: float
+    drifted: bool
+
+
+@dataclass(frozen=True, slots=True)
 class WindowResult:
     """Everything computed when one window closed."""
 
@@ -67,6 +78,7 @@ class WindowResult:
     columns: tuple[ColumnDrift, ...]
     drift_share: float | None  # of the columns whose score was computed; None when none was
     dataset_drifted: bool
+    multivariate: MultivariateDrift | None = None
 
     @property
     def start_seconds(self) -> float:

@@ -100,3 +100,64 @@ def test_aggregator_process_serves_metrics_and_stops_cleanly(kafka, kafka_bootst
         output, _ = process.communicate(timeout=60)
     assert published, output[-3000:]
     assert process.returncode == 0, output[-3000:]
+
+
+def test_reference_build_writes_a_profile_the_aggregator_loads(tmp_path):
+    from agent.catalog.load import load_catalog
+    from deploy.demo_data import demo_reference
+    from drift.adapters.references import ReferenceCache
+
+    data = tmp_path / "train.csv"
+    demo_reference(rows=2_000).to_csv(data, index=False)
+    out = tmp_path / "profile.parquet"
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "deploy.cli",
+            "reference",
+            "build",
+            "--catalog",
+            str(EXAMPLE),
+            "--model",
+            "demo/credit-risk",
+            "--version",
+            "v1",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    assert "2,000 rows" in built.stdout and "100%" in built.stderr  # the progress bar finished
+    catalog_path = tmp_path / "models.yaml"
+    catalog_path.write_text(EXAMPLE.read_text().replace("reference/credit-risk-v1.parquet", str(out)))
+    model = load_catalog(catalog_path).models["demo/credit-risk"]
+    profile = ReferenceCache().get(model, "v1")
+    assert profile is not None and profile.rows == 2_000 and profile.source == str(data)
+    assert set(profile.columns) == {"income", "age", "debt_ratio", "credit_lines", "region", "score"}
+    missing = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "deploy.cli",
+            "reference",
+            "build",
+            "--catalog",
+            str(EXAMPLE),
+            "--model",
+            "demo/credit-risk",
+            "--data",
+            str(tmp_path / "absent.csv"),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert missing.returncode == 2 and "cannot read reference" in missing.stderr

@@ -7,6 +7,7 @@ its DataDriftPreset does (``get_one_column_drift``).
 from __future__ import annotations
 
 import warnings
+import zlib
 
 import numpy as np
 import pandas as pd
@@ -80,7 +81,7 @@ def _cases():
 
 
 def _samples(kind: str, ref_name: str, cur_name: str, size: int, current_size: int):
-    rng = np.random.default_rng(abs(hash((ref_name, cur_name, size))) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(f"{ref_name}/{cur_name}/{size}".encode()))  # not hash(): salted
     table = NUMERIC_SAMPLES if kind == "numeric" else CATEGORICAL_SAMPLES
     return table[ref_name](rng, size), table[cur_name](rng, current_size)
 

@@ -24,7 +24,9 @@ def default_statistic(reference: ColumnProfile, current: ColumnProfile) -> Stati
     Larger ones get distances: Jensen–Shannon for categories and numbers with ≤ 5 distinct values,
     normed Wasserstein for other numbers.
     """
-    distinct = len(union_keys(reference, current))
+    # Distinct values of both sides together; only whether they are few matters for many-valued numbers.
+    many = reference.nunique > _FEW_VALUES or current.nunique > _FEW_VALUES
+    distinct = _FEW_VALUES + 1 if many else len(union_keys(reference, current))
     few = reference.kind is ColumnKind.CATEGORICAL or distinct <= _FEW_VALUES
     if reference.size <= _SMALL_REFERENCE:
         if few:
