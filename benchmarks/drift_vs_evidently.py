@@ -11,15 +11,15 @@ last.
 from __future__ import annotations
 
 import argparse
-import os
-from concurrent.futures import ThreadPoolExecutor
 import json
+import os
 import resource
 import subprocess
 import sys
 import threading
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +58,7 @@ class PeakRss:
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _rss(self) -> int:
-        with open("/proc/self/statm") as statm:
+        with Path("/proc/self/statm").open() as statm:
             return int(statm.read().split()[1]) * self._page
 
     def _sample(self) -> None:

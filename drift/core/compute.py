@@ -11,8 +11,8 @@ import pandas as pd
 from agent.catalog.model import ColumnSpec, ModelSpec
 from agent.wire.format import FEATURE_PREFIX, OUTPUT_PREFIX
 from drift.core.multiple_testing import corrected_drift
-from drift.core.reference import ReferenceProfile, column_kind, profile_column
 from drift.core.multivariate import reconstruction_error
+from drift.core.reference import ReferenceProfile, column_kind, profile_column
 from drift.core.results import (
     ColumnDrift,
     DriftStatus,

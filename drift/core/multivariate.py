@@ -49,7 +49,7 @@ class PcaReconstruction:
 
 
 def _matrix(frame: pd.DataFrame, columns: tuple[str, ...], fill: FloatMatrix) -> FloatMatrix:
-    data = (
+    data: FloatMatrix = np.asarray(
         frame.reindex(columns=list(columns)).apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
     )
     data[~np.isfinite(data)] = np.nan
