@@ -88,7 +88,7 @@ MULTIVARIATE_DRIFT_SCORE: Final = MetricSpec(
 MULTIVARIATE_DRIFT_UPPER: Final = MetricSpec(
     "modelmon_multivariate_drift_upper_bound",
     "gauge",
-    "Upper end of the reference's band for the multivariate score (mean + 3 std).",
+    "Upper end of the reference's band for the multivariate score (mean + 3σ/√n for n window rows).",
     (*MODEL_LABELS, "method"),
 )
 MULTIVARIATE_DRIFT_DETECTED: Final = MetricSpec(

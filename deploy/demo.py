@@ -125,7 +125,9 @@ def _summary(service: AggregatorService, model: ModelSpec, report: DemoReport, d
             report.max_drift_share_before = max(report.max_drift_share_before, share)
         p99 = f"{result.latency.p99 * 1000:.0f}ms" if result.latency else "-"
         multivariate = result.multivariate
-        joint = f" | joint {multivariate.score:.2f}{'*' if multivariate.drifted else ''}" if multivariate else ""
+        joint = (
+            f" | joint {multivariate.score:.2f}{'*' if multivariate.drifted else ''}" if multivariate else ""
+        )
         line += f" | drift share {share:.2f}{joint} | p99 {p99} | {scores}"
     return line + ("  [drift injected]" if drifting else "")
 

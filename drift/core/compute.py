@@ -163,9 +163,9 @@ def compute_window(
         features = frame[[c for c in frame.columns if c.startswith(FEATURE_PREFIX)]]
         error = reconstruction_error(pca, features.rename(columns=lambda c: c.removeprefix(FEATURE_PREFIX)))
         if error is not None:
-            multivariate = MultivariateDrift(
-                "pca_reconstruction", error, pca.lower, pca.upper, pca.drifted(error)
-            )
+            lower, upper = pca.band(len(frame))
+            drifted = not lower <= error <= upper
+            multivariate = MultivariateDrift("pca_reconstruction", error, lower, upper, drifted)
     return WindowResult(
         key=key,
         end_us=end_us,

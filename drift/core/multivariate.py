@@ -4,7 +4,9 @@ Fit on the reference: standardise the numeric columns (missing values take the r
 keep the principal components that explain ``VARIANCE_KEPT`` of the variance, and note the mean
 reconstruction error of reference chunks. A window's score is its rows' mean reconstruction error
 (Euclidean distance between a standardised row and its projection back from the components);
-it drifts outside ``mean ± 3 std`` of the reference chunks' errors. A change in how columns move
+it drifts outside ``mean ± 3 σ/√n``, with the mean and σ of the reference rows' errors and n the
+window's rows, so the band fits the window's size (a fixed band from reference chunks would alarm
+on every small window). A change in how columns move
 together raises the error even when every column's own distribution stays the same.
 """
 
@@ -19,7 +21,6 @@ import pandas as pd
 __all__ = ["PcaReconstruction", "fit_pca_reconstruction", "reconstruction_error"]
 
 VARIANCE_KEPT = 0.65  # NannyML's default
-_CHUNKS = 10
 _MIN_ROWS = 20
 
 FloatMatrix = npt.NDArray[np.float64]
@@ -33,19 +34,13 @@ class PcaReconstruction:
     mean: FloatMatrix
     scale: FloatMatrix
     components: FloatMatrix  # k x d, orthonormal rows
-    baseline_mean: float
-    baseline_std: float
+    baseline_mean: float  # mean reconstruction error of the reference rows
+    baseline_std: float  # standard deviation of the reference rows' errors
 
-    @property
-    def lower(self) -> float:
-        return self.baseline_mean - 3 * self.baseline_std
-
-    @property
-    def upper(self) -> float:
-        return self.baseline_mean + 3 * self.baseline_std
-
-    def drifted(self, error: float) -> bool:
-        return not (self.lower <= error <= self.upper)
+    def band(self, rows: int) -> tuple[float, float]:
+        """Where a window of ``rows`` rows' mean error stays without drift."""
+        half = 3 * self.baseline_std / np.sqrt(max(rows, 1))
+        return self.baseline_mean - half, self.baseline_mean + half
 
 
 def _matrix(frame: pd.DataFrame, columns: tuple[str, ...], fill: FloatMatrix) -> FloatMatrix:
@@ -85,10 +80,7 @@ def fit_pca_reconstruction(frame: pd.DataFrame, columns: tuple[str, ...]) -> Pca
     keep = int(np.searchsorted(explained, VARIANCE_KEPT) + 1)
     partial = PcaReconstruction(columns, mean, scale, vt[:keep], 0.0, 0.0)
     errors = _errors(partial, data)
-    chunk_means = np.array([chunk.mean() for chunk in np.array_split(errors, _CHUNKS)])
-    return PcaReconstruction(
-        columns, mean, scale, vt[:keep], float(chunk_means.mean()), float(chunk_means.std())
-    )
+    return PcaReconstruction(columns, mean, scale, vt[:keep], float(errors.mean()), float(errors.std()))
 
 
 def reconstruction_error(model: PcaReconstruction, frame: pd.DataFrame) -> float | None:
