@@ -82,6 +82,8 @@ def column_drift(
     if not statistic.applies_to(kind):
         return result(DriftStatus.UNSUPPORTED_TYPE, current.size)
     outcome = statistic.run(ref, current)
+    threshold = model.drift_threshold_for(column)
+    threshold = statistic.default_threshold if threshold is None else threshold
     if math.isnan(outcome.score):
         return ColumnDrift(
             column.name,
@@ -89,12 +91,10 @@ def column_drift(
             statistic.name,
             DriftStatus.INSUFFICIENT_DATA,
             _NAN,
-            model.drift_threshold_for(column) or statistic.default_threshold,
+            threshold,
             False,
             current.size,
         )
-    threshold = model.drift_threshold_for(column)
-    threshold = statistic.default_threshold if threshold is None else threshold
     return ColumnDrift(
         column.name,
         role,

@@ -20,22 +20,19 @@ pytestmark = pytest.mark.integration
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "models.yaml"
 
 
-def test_catalog_check_reports_problems_and_exit_codes(tmp_path):
-    ok = subprocess.run(
-        [sys.executable, "-m", "deploy.cli", "catalog", "check", str(EXAMPLE)],
-        capture_output=True,
-        text=True,
-        check=False,
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``modelmon`` (as ``python -m deploy.cli``) to completion, capturing its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "deploy.cli", *args], capture_output=True, text=True, check=False
     )
+
+
+def test_catalog_check_reports_problems_and_exit_codes(tmp_path):
+    ok = _cli("catalog", "check", str(EXAMPLE))
     assert ok.returncode == 0 and "demo/credit-risk" in ok.stdout
     bad = tmp_path / "bad.yaml"
     bad.write_text("models: [{namespace: a, name: b, features: [{name: x, type: floot}]}]")
-    failed = subprocess.run(
-        [sys.executable, "-m", "deploy.cli", "catalog", "check", str(bad)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    failed = _cli("catalog", "check", str(bad))
     assert failed.returncode == 2
     assert "model a/b, field 'features[x].type'" in failed.stderr
 
@@ -110,27 +107,19 @@ def test_reference_build_writes_a_profile_the_aggregator_loads(tmp_path):
     data = tmp_path / "train.csv"
     demo_reference(rows=2_000).to_csv(data, index=False)
     out = tmp_path / "profile.parquet"
-    built = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "deploy.cli",
-            "reference",
-            "build",
-            "--catalog",
-            str(EXAMPLE),
-            "--model",
-            "demo/credit-risk",
-            "--version",
-            "v1",
-            "--data",
-            str(data),
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    built = _cli(
+        "reference",
+        "build",
+        "--catalog",
+        str(EXAMPLE),
+        "--model",
+        "demo/credit-risk",
+        "--version",
+        "v1",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
     )
     assert built.returncode == 0, built.stderr
     assert "2,000 rows" in built.stdout and "100%" in built.stderr  # the progress bar finished
@@ -140,24 +129,16 @@ def test_reference_build_writes_a_profile_the_aggregator_loads(tmp_path):
     profile = ReferenceCache().get(model, "v1")
     assert profile is not None and profile.rows == 2_000 and profile.source == str(data)
     assert set(profile.columns) == {"income", "age", "debt_ratio", "credit_lines", "region", "score"}
-    missing = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "deploy.cli",
-            "reference",
-            "build",
-            "--catalog",
-            str(EXAMPLE),
-            "--model",
-            "demo/credit-risk",
-            "--data",
-            str(tmp_path / "absent.csv"),
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    missing = _cli(
+        "reference",
+        "build",
+        "--catalog",
+        str(EXAMPLE),
+        "--model",
+        "demo/credit-risk",
+        "--data",
+        str(tmp_path / "absent.csv"),
+        "--out",
+        str(out),
     )
     assert missing.returncode == 2 and "cannot read reference" in missing.stderr

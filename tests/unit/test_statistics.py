@@ -184,7 +184,9 @@ def test_wasserstein_is_symmetric_and_equals_scipy(u, v):
     assert d == pytest.approx(wasserstein_distance_sorted(v_sorted, u_sorted), abs=1e-9 * max(1.0, d))
 
 
-SYMMETRIC = ("ks", "ed", "anderson", "cramer_von_mises", "t_test", "jensenshannon", "hellinger")
+# Jensen–Shannon is symmetric in its shares, but Evidently's binning is not: the reference's count of
+# distinct values (> 20 or not) picks histogram or per-value bins, so swapping sides can change the bins.
+SYMMETRIC = ("ks", "ed", "anderson", "cramer_von_mises", "t_test", "hellinger")
 
 
 @settings(max_examples=40, deadline=None)

@@ -10,7 +10,6 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -164,4 +163,3 @@ class Statistic:
 NUMERIC: frozenset[ColumnKind] = frozenset({ColumnKind.NUMERIC})
 CATEGORICAL: frozenset[ColumnKind] = frozenset({ColumnKind.CATEGORICAL})
 BOTH: frozenset[ColumnKind] = NUMERIC | CATEGORICAL
-Kind = Literal["numeric", "categorical"]
