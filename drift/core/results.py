@@ -10,11 +10,16 @@ __all__ = ["ColumnDrift", "DriftStatus", "LatencySummary", "MultivariateDrift", 
 
 @dataclass(frozen=True, slots=True, order=True)
 class WindowKey:
-    """Identifies a window: model identity, model version and event-time start (µs since epoch)."""
+    """Identifies a window: model identity, model version, event-time start (µs since epoch), segment.
+
+    ``segment`` is empty for the whole model's window, else ``column=value`` (or ``column=__other__``
+    for the values beyond the segment's cardinality cap).
+    """
 
     model: str
     version: str
     start_us: int
+    segment: str = ""
 
 
 class DriftStatus(StrEnum):
