@@ -12,6 +12,7 @@ from agent.catalog.model import (
     RetrainingTarget,
     SegmentSpec,
     SloSpec,
+    WindowKind,
     WindowSpec,
 )
 
@@ -25,6 +26,7 @@ __all__ = [
     "RetrainingTarget",
     "SegmentSpec",
     "SloSpec",
+    "WindowKind",
     "WindowSpec",
     "load_catalog",
     "parse_catalog",

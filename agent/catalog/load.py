@@ -24,6 +24,7 @@ from agent.catalog.model import (
     RetrainingTarget,
     SegmentSpec,
     SloSpec,
+    WindowKind,
     WindowSpec,
 )
 from agent.errors import CatalogError, CatalogProblem
@@ -180,11 +181,28 @@ def _window(raw: Any, base: WindowSpec, field: str, problems: _Problems) -> Wind
     if not isinstance(raw, Mapping):
         problems.add(field, "a mapping", raw)
         return base
-    _check_keys(raw, {"size", "allowed_lateness", "idle_close"}, f"{field}.", problems)
+    _check_keys(
+        raw, {"type", "size", "slide", "records", "allowed_lateness", "idle_close"}, f"{field}.", problems
+    )
     duration = "a duration such as 60, '30s', '5m', '1h'"
-    return WindowSpec(
+    kinds = [k.value for k in WindowKind]
+    kind = _get(raw, "type", WindowKind, f"one of {kinds}", base.kind, f"{field}.type", problems)
+    spec = WindowSpec(
+        kind=kind,
         size_seconds=_get(
             raw, "size", _positive_duration, duration, base.size_seconds, f"{field}.size", problems
+        ),
+        slide_seconds=_get(
+            raw, "slide", _positive_duration, duration, base.slide_seconds, f"{field}.slide", problems
+        ),
+        size_records=_get(
+            raw,
+            "records",
+            _positive_int,
+            "a positive integer",
+            base.size_records,
+            f"{field}.records",
+            problems,
         ),
         allowed_lateness_seconds=_get(
             raw,
@@ -199,6 +217,26 @@ def _window(raw: Any, base: WindowSpec, field: str, problems: _Problems) -> Wind
             raw, "idle_close", _duration, duration, base.idle_close_seconds, f"{field}.idle_close", problems
         ),
     )
+    if spec.kind is WindowKind.SLIDING:
+        slide = spec.slide_seconds
+        if slide is None:
+            problems.add(f"{field}.slide", "a duration for sliding windows", None)
+        elif slide > spec.size_seconds or not _whole_multiple(spec.size_seconds, slide):
+            problems.add(
+                f"{field}.slide", f"a duration that divides size ({spec.size_seconds:g}s)", raw["slide"]
+            )
+    elif "slide" in raw:
+        problems.add(f"{field}.slide", "absent unless type is sliding", raw["slide"])
+    if spec.kind is WindowKind.COUNT and spec.size_records is None:
+        problems.add(f"{field}.records", "a positive integer for count windows", None)
+    elif spec.kind is not WindowKind.COUNT and "records" in raw:
+        problems.add(f"{field}.records", "absent unless type is count", raw["records"])
+    return spec
+
+
+def _whole_multiple(size: float, slide: float) -> bool:
+    ratio = size / slide
+    return abs(ratio - round(ratio)) < 1e-9
 
 
 def _drift(raw: Any, base: DriftSpec, field: str, problems: _Problems) -> DriftSpec:

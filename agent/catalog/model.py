@@ -46,12 +46,24 @@ class ColumnSpec:
     drift_statistic: str | None = None
 
 
+class WindowKind(StrEnum):
+    """How records are grouped into windows."""
+
+    TUMBLING = "tumbling"  # fixed event-time windows, back to back
+    SLIDING = "sliding"  # event-time windows of ``size`` starting every ``slide``
+    COUNT = "count"  # every ``records`` predictions of a model version, in arrival order
+
+
 @dataclass(frozen=True, slots=True)
 class WindowSpec:
-    """Event-time tumbling windows.
+    """How a model's predictions are grouped into windows.
 
     Attributes:
-        size_seconds: width of a window; windows are aligned to the Unix epoch.
+        kind: tumbling, sliding or count windows.
+        size_seconds: width of an event-time window; windows are aligned to the Unix epoch.
+        slide_seconds: sliding windows only: a window starts every this long (``size`` must be a
+            whole multiple of it, so each record belongs to exactly ``size / slide`` windows).
+        size_records: count windows only: the predictions in a window.
         allowed_lateness_seconds: how long after a window's end records may still arrive for it.
         idle_close_seconds: wall-clock grace after which a window closes even when no newer record
             arrives (a model that stopped sending still gets its last window).
@@ -60,6 +72,16 @@ class WindowSpec:
     size_seconds: float = 60.0
     allowed_lateness_seconds: float = 10.0
     idle_close_seconds: float = 30.0
+    kind: WindowKind = WindowKind.TUMBLING
+    slide_seconds: float | None = None
+    size_records: int | None = None
+
+    @property
+    def step_seconds(self) -> float:
+        """How far apart event-time windows start: the slide of sliding windows, else the size."""
+        if self.kind is WindowKind.SLIDING and self.slide_seconds:
+            return self.slide_seconds
+        return self.size_seconds
 
 
 @dataclass(frozen=True, slots=True)

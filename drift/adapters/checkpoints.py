@@ -14,7 +14,7 @@ import time
 from typing import Any, Protocol
 
 from agent.settings import KafkaSettings
-from drift.core.windows import Checkpoint
+from drift.core.windows import Checkpoint, CountPosition
 
 __all__ = ["CheckpointStore", "KafkaCheckpointStore", "MemoryCheckpointStore"]
 
@@ -55,6 +55,10 @@ def _encode(checkpoint: Checkpoint) -> bytes:
             "safe_offset": checkpoint.safe_offset,
             "replay_until": checkpoint.replay_until,
             "watermarks_us": checkpoint.watermarks_us,
+            "count_positions": [
+                [model, version, position.offset, position.skip_rows]
+                for (model, version), position in checkpoint.count_positions.items()
+            ],
         }
     ).encode()
 
@@ -66,6 +70,10 @@ def _decode(value: bytes) -> Checkpoint:
         doc["safe_offset"],
         doc["replay_until"],
         {str(k): int(v) for k, v in doc["watermarks_us"].items()},
+        {
+            (str(model), str(version)): CountPosition(int(offset), int(skip))
+            for model, version, offset, skip in doc.get("count_positions", [])
+        },
     )
 
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.catalog import ColumnType, load_catalog, parse_catalog
+from agent.catalog import ColumnType, WindowKind, load_catalog, parse_catalog
 from agent.catalog.statistics import KNOWN_STATISTICS
 from agent.errors import CatalogError
 from drift.core.statistics import STATISTICS
@@ -44,6 +44,20 @@ def test_defaults_apply_and_model_overrides_win():
     assert window.allowed_lateness_seconds == 30.0
 
 
+def test_sliding_and_count_windows_parse():
+    sliding = parse_catalog(
+        VALID.replace("    outputs:", "    window: {type: sliding, size: 10m, slide: 1m}\n    outputs:")
+    )
+    window = sliding.models["fraud/scorer"].window
+    assert (window.kind, window.size_seconds, window.step_seconds) == (WindowKind.SLIDING, 600.0, 60.0)
+    counted = parse_catalog(
+        VALID.replace("    outputs:", "    window: {type: count, records: 500}\n    outputs:")
+    )
+    assert counted.models["fraud/scorer"].window.size_records == 500
+    tumbling = parse_catalog(VALID).models["fraud/scorer"].window
+    assert (tumbling.kind, tumbling.step_seconds) == (WindowKind.TUMBLING, tumbling.size_seconds)
+
+
 def _problems(text: str) -> list[str]:
     with pytest.raises(CatalogError) as info:
         parse_catalog(text)
@@ -68,6 +82,16 @@ def _problems(text: str) -> list[str]:
         (("    outputs:", "    drift: {threshold: -1}\n    outputs:"), "drift.threshold", "-1"),
         (("    outputs:", "    window: {size: soon}\n    outputs:"), "window.size", "'soon'"),
         (("    outputs:", "    colour: red\n    outputs:"), "colour", "'colour'"),
+        (("    outputs:", "    window: {type: hopping}\n    outputs:"), "window.type", "'hopping'"),
+        (("    outputs:", "    window: {type: sliding}\n    outputs:"), "window.slide", "None"),
+        (
+            ("    outputs:", "    window: {type: sliding, size: 10m, slide: 3m}\n    outputs:"),
+            "window.slide",
+            "'3m'",
+        ),
+        (("    outputs:", "    window: {size: 10m, slide: 5m}\n    outputs:"), "window.slide", "'5m'"),
+        (("    outputs:", "    window: {type: count}\n    outputs:"), "window.records", "None"),
+        (("    outputs:", "    window: {type: count, records: 0}\n    outputs:"), "window.records", "0"),
         (("    outputs:", "    segments: [{column: amount}]\n    outputs:"), "segments[0].column", "amount"),
         (("    outputs:", "    retraining: {type: webhook}\n    outputs:"), "retraining.url", "None"),
         (("    outputs:", "    reference: {path: data.xlsx}\n    outputs:"), "reference.path", "'data.xlsx'"),

@@ -4,12 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agent.catalog.model import WindowSpec
+from agent.catalog.model import WindowKind, WindowSpec
 from drift.core.decode import DecodedBatch
-from drift.core.windows import PartitionWindows
+from drift.core.windows import CountPosition, PartitionWindows
 
 SECOND = 1_000_000
 SPEC = WindowSpec(size_seconds=10, allowed_lateness_seconds=2)
+SLIDING = WindowSpec(size_seconds=10, allowed_lateness_seconds=2, kind=WindowKind.SLIDING, slide_seconds=5)
+COUNT = WindowSpec(kind=WindowKind.COUNT, size_records=7)
 
 
 def batch(model: str, seconds: list[float], version: str = "v1") -> DecodedBatch:
@@ -24,8 +26,8 @@ def batch(model: str, seconds: list[float], version: str = "v1") -> DecodedBatch
     return DecodedBatch(model, frame, event_us, 0, None)
 
 
-def windows(**kwargs) -> PartitionWindows:
-    return PartitionWindows(0, lambda model: SPEC, idle_advance_seconds=5, **kwargs)
+def windows(spec: WindowSpec = SPEC, **kwargs) -> PartitionWindows:
+    return PartitionWindows(0, lambda model: spec, idle_advance_seconds=5, **kwargs)
 
 
 def test_window_closes_when_watermark_passes_end_plus_lateness_and_late_rows_are_counted():
@@ -89,16 +91,18 @@ def _run(state: PartitionWindows, stream, offsets):
     return closed, late
 
 
+@pytest.mark.parametrize("spec", [SPEC, SLIDING, COUNT], ids=["tumbling", "sliding", "count"])
 @pytest.mark.parametrize("seed", range(8))
-def test_hand_over_at_any_point_loses_and_duplicates_nothing(seed):
+def test_hand_over_at_any_point_loses_and_duplicates_nothing(seed, spec):
     stream = _stream(seed)
-    expected, expected_late = _run(windows(), stream, range(len(stream)))
+    expected, expected_late = _run(windows(spec), stream, range(len(stream)))
+    assert expected  # the stream closes windows, so the comparison below means something
     cut = int(np.random.default_rng(seed).integers(1, len(stream) - 1))
-    first = windows()
+    first = windows(spec)
     before, late_before = _run(first, stream, range(cut))
     checkpoint = first.checkpoint()
     assert checkpoint is not None and checkpoint.safe_offset <= cut == checkpoint.replay_until
-    second = windows(checkpoint=checkpoint)
+    second = windows(spec, checkpoint=checkpoint)
     after, late_after = _run(second, stream, range(checkpoint.safe_offset, len(stream)))
     assert before + after == expected
     assert late_before + late_after == expected_late
@@ -107,3 +111,52 @@ def test_hand_over_at_any_point_loses_and_duplicates_nothing(seed):
 
 def test_no_checkpoint_before_the_first_message():
     assert windows().checkpoint() is None
+
+
+def _closed(state: PartitionWindows) -> list[tuple[float, float, list[str]]]:
+    return [
+        (c.key.start_us / SECOND, c.end_us / SECOND, sorted(c.frame["request_id"]))
+        for c in state.pop_closed()
+    ]
+
+
+def test_sliding_windows_hold_every_record_of_their_span_and_close_in_order():
+    state = windows(SLIDING)
+    state.add(0, batch("a/m", [1, 6, 12]), 0)
+    # watermark 12 - lateness 2 closes the windows ending by 10
+    assert _closed(state) == [(-5.0, 5.0, ["a/m-1"]), (0.0, 10.0, ["a/m-1", "a/m-6"])]
+    state.add(1, batch("a/m", [17]), 0)  # closes [5, 15)
+    assert _closed(state) == [(5.0, 15.0, ["a/m-12", "a/m-6"])]
+    state.add(2, batch("a/m", [40]), 0)
+    assert [(start, end) for start, end, _ in _closed(state)] == [(10.0, 20.0), (15.0, 25.0)]
+    assert state.open_windows == 1  # only the pane of 40 is kept
+
+
+def test_sliding_lateness_is_judged_per_window():
+    state = windows(SLIDING)
+    state.add(0, batch("a/m", [1]), 0)
+    state.add(1, batch("a/m", [13]), 0)  # closes the windows ending by 11
+    assert [end for _, end, _ in _closed(state)] == [5.0, 10.0]
+    outcome = state.add(2, batch("a/m", [7]), 0)  # [0, 10) closed, [5, 15) still open
+    assert (outcome.accepted, outcome.late) == (1, 0)
+    state.add(3, batch("a/m", [30]), 0)
+    closed = _closed(state)
+    assert closed[0] == (5.0, 15.0, ["a/m-13", "a/m-7"])
+    assert all("a/m-7" not in ids for start, _, ids in closed if start >= 10)
+    assert state.add(4, batch("a/m", [7]), 0).late == 1  # now every window of 7 has closed
+
+
+def test_count_windows_hold_exactly_n_records_across_batches_and_versions():
+    state = windows(COUNT)
+    state.add(0, batch("a/m", [1, 2, 3, 4, 5]), 0)
+    state.add(1, batch("a/m", [6, 7], version="v2"), 0)
+    assert state.pop_closed() == []
+    state.add(2, batch("a/m", [float(s) for s in range(6, 22)]), 0)  # 5 + 16 = 21 = 3 windows
+    closed = state.pop_closed()
+    assert [len(c.frame) for c in closed] == [7, 7, 7]
+    assert {c.key.version for c in closed} == {"v1"}
+    assert list(closed[1].frame["request_id"]) == [f"a/m-{float(s)}" for s in range(8, 15)]
+    assert closed[0].key.start_us == 1 * SECOND and closed[0].end_us == 7 * SECOND + 1
+    assert state.open_windows == 1  # v2's two records wait for five more
+    checkpoint = state.checkpoint()
+    assert checkpoint is not None and checkpoint.count_positions == {("a/m", "v2"): CountPosition(1, 0)}
