@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
-__all__ = ["ALL_METRICS", "MODEL_LABELS", "MetricSpec", "MetricType"]
+__all__ = ["ALL_METRICS", "MODEL_LABELS", "WINDOW_LABELS", "MetricSpec", "MetricType"]
 
 MetricType = Literal["gauge", "counter", "summary", "histogram"]
 
@@ -27,7 +27,10 @@ class MetricSpec:
 
 
 MODEL_LABELS: Final = ("namespace", "model", "version")
-_COLUMN_LABELS: Final = (*MODEL_LABELS, "feature", "role", "statistic")
+# ``segment`` is empty for the whole model version, else ``column=value`` (``column=__other__`` past
+# the segment's cardinality cap): select ``segment=""`` to avoid counting a window twice.
+WINDOW_LABELS: Final = (*MODEL_LABELS, "segment")
+_COLUMN_LABELS: Final = (*WINDOW_LABELS, "feature", "role", "statistic")
 
 # --- window results of the aggregator -------------------------------------------------------
 FEATURE_DRIFT_SCORE: Final = MetricSpec(
@@ -58,83 +61,90 @@ DATASET_DRIFT_SHARE: Final = MetricSpec(
     "modelmon_dataset_drift_share_ratio",
     "gauge",
     "Share of the model's columns that drifted in the last closed window.",
-    MODEL_LABELS,
+    WINDOW_LABELS,
     "ratio",
 )
 DATASET_DRIFT_DETECTED: Final = MetricSpec(
     "modelmon_dataset_drift_detected",
     "gauge",
     "1 when the drifted share reached the model's dataset drift share, else 0.",
-    MODEL_LABELS,
+    WINDOW_LABELS,
 )
 DATASET_DRIFT_STREAK: Final = MetricSpec(
     "modelmon_dataset_drift_streak_windows",
     "gauge",
     "Consecutive closed windows with dataset drift, up to the last one.",
-    MODEL_LABELS,
+    WINDOW_LABELS,
 )
 DATASET_DRIFT_SUSTAINED: Final = MetricSpec(
     "modelmon_dataset_drift_sustained",
     "gauge",
     "1 when the drift streak reached the model's consecutive_windows (hysteresis), else 0.",
-    MODEL_LABELS,
+    WINDOW_LABELS,
 )
 MULTIVARIATE_DRIFT_SCORE: Final = MetricSpec(
     "modelmon_multivariate_drift_score",
     "gauge",
-    "Multivariate drift of the features in the last closed window (PCA reconstruction error).",
-    (*MODEL_LABELS, "method"),
+    "Multivariate drift of the features in the last closed window: PCA reconstruction error, or the domain classifier's ROC AUC.",
+    (*WINDOW_LABELS, "method"),
 )
 MULTIVARIATE_DRIFT_UPPER: Final = MetricSpec(
     "modelmon_multivariate_drift_upper_bound",
     "gauge",
-    "Upper end of the reference's band for the multivariate score (mean + 3σ/√n for n window rows).",
-    (*MODEL_LABELS, "method"),
+    "Above this the multivariate score is drift: mean + 3σ/√n of held-out reference errors (PCA), or 0.5 + 3 sd of the AUC under no drift (domain classifier).",
+    (*WINDOW_LABELS, "method"),
 )
 MULTIVARIATE_DRIFT_DETECTED: Final = MetricSpec(
     "modelmon_multivariate_drift_detected",
     "gauge",
     "1 when the multivariate score left the reference's band, else 0.",
-    (*MODEL_LABELS, "method"),
+    (*WINDOW_LABELS, "method"),
 )
 WINDOW_RECORDS: Final = MetricSpec(
     "modelmon_window_records",
     "gauge",
     "Predictions in the model's last closed window.",
-    MODEL_LABELS,
+    WINDOW_LABELS,
 )
 WINDOW_ERROR_RATIO: Final = MetricSpec(
     "modelmon_window_error_ratio",
     "gauge",
     "Share of predictions with a status code of 400 or more in the last closed window.",
-    MODEL_LABELS,
+    WINDOW_LABELS,
     "ratio",
 )
 WINDOW_LATENCY: Final = MetricSpec(
     "modelmon_window_latency_seconds",
     "summary",
     "Prediction latency quantiles of the model's last closed window.",
-    MODEL_LABELS,
+    WINDOW_LABELS,
     "seconds",
 )
 WINDOW_END: Final = MetricSpec(
     "modelmon_window_end_timestamp_seconds",
     "gauge",
     "Event-time end of the model's last closed window (Unix time).",
-    MODEL_LABELS,
+    WINDOW_LABELS,
     "seconds",
 )
 PREDICTIONS: Final = MetricSpec(
     "modelmon_predictions_total",
     "counter",
-    "Predictions counted in closed windows since the aggregator started.",
-    MODEL_LABELS,
+    "Predictions counted in closed windows since the aggregator started (each once, though sliding windows overlap).",
+    WINDOW_LABELS,
 )
 WINDOWS_CLOSED: Final = MetricSpec(
     "modelmon_windows_closed_total",
     "counter",
     "Windows closed and published since the aggregator started.",
-    MODEL_LABELS,
+    WINDOW_LABELS,
+)
+
+SEGMENT_OVERFLOW: Final = MetricSpec(
+    "modelmon_segment_overflow_records_total",
+    "counter",
+    "Records put in a segment column's __other__ segment because their value is beyond its cardinality cap.",
+    (*MODEL_LABELS, "segment_column"),
 )
 
 # --- the aggregator's own health ---------------------------------------------------------------
@@ -198,6 +208,7 @@ ALL_METRICS: Final = (
     WINDOW_LATENCY,
     WINDOW_END,
     PREDICTIONS,
+    SEGMENT_OVERFLOW,
     WINDOWS_CLOSED,
     AGGREGATOR_MESSAGES,
     AGGREGATOR_MESSAGES_REJECTED,

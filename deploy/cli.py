@@ -1,4 +1,5 @@
-"""The ``modelmon`` command line: ``demo``, ``aggregator run``, ``catalog check``."""
+"""The ``modelmon`` command line: ``demo``, ``aggregator run``, ``reference build``, ``report``,
+``catalog check``."""
 
 from __future__ import annotations
 
@@ -59,6 +60,34 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--data", type=Path, required=True, help="training data, CSV or Parquet")
     build.add_argument("--out", type=Path, required=True, help="the profile file to write (.parquet)")
 
+    report = sub.add_parser(
+        "report",
+        help="an Evidently HTML drift report of an archived window (needs modelmon[report])",
+        description="Write Evidently's data drift report of one archived window against the model "
+        "version's reference, or list the archived windows (--list).",
+    )
+    report.add_argument(
+        "--archive",
+        type=Path,
+        help="the window archive (default: the aggregator's archive_dir setting / MODELMON_ARCHIVE_DIR)",
+    )
+    report.add_argument("--list", action="store_true", help="list the archived windows and exit")
+    report.add_argument("--catalog", type=Path, help="the model catalog (required unless --list)")
+    report.add_argument("--model", help="namespace/name (required unless --list)")
+    report.add_argument("--version", help="the model version (default: any, the latest with --latest)")
+    which = report.add_mutually_exclusive_group()
+    which.add_argument(
+        "--window",
+        metavar="START",
+        help="the window starting at (or containing) this time: 20261204T215000Z, ISO 8601 or epoch seconds",
+    )
+    which.add_argument("--latest", action="store_true", help="the latest archived window (the default)")
+    report.add_argument("--segment", default="", help="a segment, column=value (default: the whole model)")
+    report.add_argument(
+        "--reference", type=Path, help="compare with this file instead of the catalog's reference"
+    )
+    report.add_argument("--out", type=Path, help="the HTML file to write (required unless --list)")
+
     catalog = sub.add_parser("catalog", help="model catalog tools")
     catalog_sub = catalog.add_subparsers(dest="action", required=True)
     check = catalog_sub.add_parser("check", help="validate a catalog file")
@@ -113,6 +142,57 @@ def _build_reference(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from drift.adapters.archive import ALL_SEGMENTS, ArchiveError, find_window, latest_window, list_windows
+
+    archive = args.archive or load_settings(args.config, os.environ).aggregator.archive_dir
+    if archive is None:
+        raise ArchiveError(
+            "no window archive: give --archive, or set aggregator.archive_dir / MODELMON_ARCHIVE_DIR"
+        )
+    if args.list:
+        segment = args.segment if args.segment else None
+        windows = list_windows(archive, args.model, version=args.version, segment=segment)
+        for w in windows:
+            share = "-" if w.drift_share is None else f"{w.drift_share:.2f}"
+            drifted = "drifted" if w.dataset_drifted else "ok"
+            print(
+                f"{w.model}\t{w.version}\t{w.segment or ALL_SEGMENTS}\t{w.start}\t"
+                f"{w.records} records\tdrift share {share}\t{drifted}"
+            )
+        print(f"{len(windows)} window(s) in {archive}", file=sys.stderr)
+        return 0
+    missing = [f"--{name}" for name in ("catalog", "model", "out") if getattr(args, name) is None]
+    if missing:
+        print(f"error: modelmon report needs {', '.join(missing)} (or --list)", file=sys.stderr)
+        return 2
+    from drift.adapters.report import report_window
+
+    catalog = load_catalog(args.catalog)
+    model = catalog.get(args.model)
+    if model is None:
+        raise ArchiveError(f"model {args.model!r} is not in {args.catalog} ({sorted(catalog.models)})")
+    if args.window is not None:
+        window = find_window(archive, model.identity, args.version, args.window, args.segment)
+    else:
+        window = latest_window(archive, model.identity, args.version, args.segment)
+    summary = report_window(model, window, args.out, archive=archive, reference_path=args.reference)
+    print(
+        f"{summary.path}: {model.identity} {window.version} {window.segment or ALL_SEGMENTS} {window.start}, "
+        f"{summary.current_rows:,} rows against {summary.reference_rows:,} reference rows "
+        f"({summary.reference}); columns {list(summary.columns)}"
+    )
+    if summary.drift_share is not None:
+        verdict = "dataset drift" if summary.dataset_drifted else "no dataset drift"
+        print(
+            f"Evidently: {summary.drifted_count} of {len(summary.columns)} column(s) drifted "
+            f"(share {summary.drift_share:.2f}): {verdict}"
+        )
+    for column, why in summary.skipped.items():
+        print(f"  skipped {column}: {why}", file=sys.stderr)
+    return 0
+
+
 def _run_demo(args: argparse.Namespace) -> int:
     from deploy.demo import EXAMPLE_CATALOG, DemoOptions, run_demo
 
@@ -146,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run_aggregator(args)
         if args.command == "reference":
             return _build_reference(args)
+        if args.command == "report":
+            return _report(args)
         return _run_demo(args)
     except (AgentError, DriftError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -15,6 +15,7 @@ Environment variables (each overrides the YAML value):
 ``MODELMON_KAFKA_SSL_CAFILE``          CA bundle
 ``MODELMON_AGGREGATOR_GROUP``          consumer group of the aggregators
 ``MODELMON_METRICS_PORT``              port of the aggregator's ``/metrics``
+``MODELMON_ARCHIVE_DIR``               directory of the aggregator's window archive
 =====================================  ==========================================
 """
 
@@ -45,7 +46,11 @@ _ENV_KAFKA = {
     "MODELMON_KAFKA_SASL_PASSWORD_FILE": "sasl_password_file",
     "MODELMON_KAFKA_SSL_CAFILE": "ssl_cafile",
 }
-_ENV_AGGREGATOR = {"MODELMON_AGGREGATOR_GROUP": "group_id", "MODELMON_METRICS_PORT": "metrics_port"}
+_ENV_AGGREGATOR = {
+    "MODELMON_AGGREGATOR_GROUP": "group_id",
+    "MODELMON_METRICS_PORT": "metrics_port",
+    "MODELMON_ARCHIVE_DIR": "archive_dir",
+}
 
 
 @dataclass(frozen=True, slots=True)

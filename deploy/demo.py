@@ -47,6 +47,8 @@ class DemoOptions:
     report_every: float = 5.0
     prometheus: bool = True
     metrics_port: int = 9400
+    workdir: Path = Path(".modelmon-demo")  # the window archive and the drift report go here
+    html_report: bool = True  # write Evidently's report of the last window at the end (if installed)
 
 
 @dataclass
@@ -59,6 +61,9 @@ class DemoReport:
     max_drift_share_after: float = 0.0
     metrics_url: str = ""
     prometheus_url: str | None = None
+    segments: int = 0  # segment windows closed
+    multivariate_alarms_before: int = 0  # multivariate drift flagged before drift was injected
+    report_path: Path | None = None
 
 
 def _prepare_catalog(options: DemoOptions) -> Catalog:
@@ -106,10 +111,12 @@ def _traffic(
 
 def _summary(service: AggregatorService, model: ModelSpec, report: DemoReport, drifting: bool) -> str:
     states = service.store.snapshot()
-    report.windows = sum(s.windows for s in states)
-    counted = sum(s.predictions for s in states)
+    whole = [s for s in states if not s.latest.key.segment]
+    report.windows = sum(s.windows for s in whole)
+    report.segments = sum(s.windows for s in states if s.latest.key.segment)
+    counted = sum(s.predictions for s in whole)
     line = f"sent {report.sent:>8,} | counted {counted:>8,} | windows {report.windows:>3}"
-    for state in states:
+    for state in whole:
         if state.model.identity != model.identity:
             continue
         result = state.latest
@@ -123,13 +130,57 @@ def _summary(service: AggregatorService, model: ModelSpec, report: DemoReport, d
             report.max_drift_share_after = max(report.max_drift_share_after, share)
         else:
             report.max_drift_share_before = max(report.max_drift_share_before, share)
+            report.multivariate_alarms_before += sum(m.drifted for m in result.multivariate)
         p99 = f"{result.latency.p99 * 1000:.0f}ms" if result.latency else "-"
-        multivariate = result.multivariate
-        joint = (
-            f" | joint {multivariate.score:.2f}{'*' if multivariate.drifted else ''}" if multivariate else ""
+        names = {"pca_reconstruction": "pca", "domain_classifier": "auc"}
+        joint = "".join(
+            f" | {names.get(m.method, m.method)} {m.score:.2f}{'*' if m.drifted else ''}"
+            for m in result.multivariate
         )
         line += f" | drift share {share:.2f}{joint} | p99 {p99} | {scores}"
+        segments = sorted(
+            (s.latest.key.segment, s.latest.drift_share)
+            for s in states
+            if s.latest.key.segment and s.model.identity == model.identity
+        )
+        if segments:
+            line += "\n           segments: " + ", ".join(
+                f"{label} {'-' if value is None else f'{value:.2f}'}" for label, value in segments
+            )
     return line + ("  [drift injected]" if drifting else "")
+
+
+def _write_html_report(
+    service: AggregatorService, catalog: Catalog, model: ModelSpec, workdir: Path
+) -> Path | None:
+    """Evidently's report of the last archived window of the whole model, when Evidently is installed."""
+    import importlib.util
+
+    from drift.adapters.archive import latest_window
+    from drift.core.errors import DriftError
+
+    archive = service.archive
+    if archive is None:
+        return None
+    command = (
+        f"modelmon report --catalog {catalog.source or EXAMPLE_CATALOG} --archive {archive.root} "
+        f"--model {model.identity} --out report.html"
+    )
+    if importlib.util.find_spec("evidently") is None:
+        print(f"  report      pip install 'modelmon[report]', then: {command}")
+        return None
+    from drift.adapters.report import report_window
+
+    out = workdir / "report.html"
+    try:
+        report_window(model, latest_window(archive.root, model.identity), out)
+    except DriftError as exc:
+        print(f"  report      not written: {exc}")
+        return None
+    print(
+        f"  report      {out.resolve()}  (Evidently's drift report of the last window; any other: {command} --window START)"
+    )
+    return out
 
 
 def run_demo(options: DemoOptions, settings: Settings, *, stop: threading.Event | None = None) -> DemoReport:
@@ -149,6 +200,7 @@ def run_demo(options: DemoOptions, settings: Settings, *, stop: threading.Event 
         print(f"  broker      {','.join(kafka.bootstrap_servers)}")
     aggregator_settings = replace(
         settings.aggregator,
+        archive_dir=settings.aggregator.archive_dir or options.workdir / "archive",
         kafka=kafka,
         metrics_port=options.metrics_port,
         metrics_host="127.0.0.1",
@@ -158,6 +210,8 @@ def run_demo(options: DemoOptions, settings: Settings, *, stop: threading.Event 
     service = AggregatorService.start(aggregator_settings, catalog)
     report.metrics_url = f"http://127.0.0.1:{service.metrics_port}/metrics"
     print(f"  metrics     {report.metrics_url}")
+    if service.archive is not None:
+        print(f"  archive     {service.archive.root.resolve()} (every closed window's rows, for reports)")
     prometheus: LocalPrometheus | None = None
     if options.prometheus and prometheus_binary():
         prometheus = LocalPrometheus([f"127.0.0.1:{service.metrics_port}"]).start()
@@ -199,12 +253,15 @@ def run_demo(options: DemoOptions, settings: Settings, *, stop: threading.Event 
         traffic.join(5)
         publisher.close(10)
         service.stop()
+        if options.html_report:
+            report.report_path = _write_html_report(service, catalog, model, options.workdir)
         if prometheus:
             prometheus.stop()
         if broker:
             broker.stop()
     print(
-        f"done: {report.sent:,} predictions sent, {report.windows} windows closed; max drift share "
+        f"done: {report.sent:,} predictions sent, {report.windows} windows closed "
+        f"(and {report.segments} segment windows); max drift share "
         f"{report.max_drift_share_before:.2f} before the injected drift, "
         f"{report.max_drift_share_after:.2f} after"
     )

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.catalog.model import Catalog
-from drift.adapters.aggregator import Aggregator
+from drift.adapters.aggregator import Aggregator, WindowSink
+from drift.adapters.archive import FanOutSink, WindowArchive
 from drift.adapters.checkpoints import KafkaCheckpointStore, ensure_topic
 from drift.adapters.prometheus import ResultStore, serve_metrics
 from drift.adapters.references import ReferenceCache
@@ -34,6 +35,7 @@ class AggregatorService:
     thread: threading.Thread
     server: Any
     failed: threading.Event
+    archive: WindowArchive | None = None
 
     @property
     def alive(self) -> bool:
@@ -50,7 +52,17 @@ class AggregatorService:
         stats = AggregatorStats()
         server, _registry, port = serve_metrics(store, stats, settings.metrics_host, settings.metrics_port)
         references = ReferenceCache()
-        aggregator = Aggregator(settings, catalog, store, checkpoints, references=references, stats=stats)
+        archive = None
+        sink: WindowSink = store
+        if settings.archive_dir is not None:
+            archive = WindowArchive(settings.archive_dir, settings.archive_keep_windows)
+            sink = FanOutSink([store, archive])
+            log.info(
+                "archiving windows under %s (keeping %s per model/version/segment)",
+                settings.archive_dir,
+                settings.archive_keep_windows or "all",
+            )
+        aggregator = Aggregator(settings, catalog, sink, checkpoints, references=references, stats=stats)
         stop = threading.Event()
         failed = threading.Event()
 
@@ -66,7 +78,7 @@ class AggregatorService:
         log.info(
             "aggregator: group %s, topic %s, metrics on port %d", settings.group_id, settings.topic, port
         )
-        return cls(aggregator, store, stats, port, stop, thread, server, failed)
+        return cls(aggregator, store, stats, port, stop, thread, server, failed, archive)
 
     def stop(self, timeout: float = 30.0) -> None:
         self.stop_event.set()

@@ -255,6 +255,7 @@ def _drift(raw: Any, base: DriftSpec, field: str, problems: _Problems) -> DriftS
             "multiple_testing",
             "consecutive_windows",
             "multivariate",
+            "domain_classifier",
         },
         f"{field}.",
         problems,
@@ -303,6 +304,15 @@ def _drift(raw: Any, base: DriftSpec, field: str, problems: _Problems) -> DriftS
             "true or false",
             base.multivariate,
             f"{field}.multivariate",
+            problems,
+        ),
+        domain_classifier=_get(
+            raw,
+            "domain_classifier",
+            _boolean,
+            "true or false",
+            base.domain_classifier,
+            f"{field}.domain_classifier",
             problems,
         ),
         consecutive_windows=_get(

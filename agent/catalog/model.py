@@ -98,6 +98,8 @@ class DriftSpec:
             threshold of p-value tests for the number of columns tested in a window.
         consecutive_windows: dataset drift is alerting only after this many drifted windows in a row.
         multivariate: also score the numeric features together (PCA reconstruction error).
+        domain_classifier: also train a classifier to tell the window's feature rows from a sample
+            of the reference's (cross-validated ROC AUC); catches drift in how columns move together.
     """
 
     statistic: str = "auto"
@@ -107,6 +109,7 @@ class DriftSpec:
     multiple_testing: str = "none"
     consecutive_windows: int = 1
     multivariate: bool = True
+    domain_classifier: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,10 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 
 from agent.catalog.model import Catalog, ModelSpec, WindowSpec
@@ -22,10 +24,10 @@ from drift.adapters.checkpoints import CheckpointStore
 from drift.adapters.references import ReferenceCache
 from drift.adapters.settings import AggregatorSettings
 from drift.adapters.stats import AggregatorStats
-from drift.core.compute import compute_window
+from drift.core.compute import compute_segments, compute_window
 from drift.core.decode import DecodedBatch, Rejection, RejectReason, decode_predictions
 from drift.core.results import WindowResult
-from drift.core.windows import PartitionWindows
+from drift.core.windows import ClosedWindow, PartitionWindows
 
 __all__ = ["Aggregator", "WindowSink"]
 
@@ -226,28 +228,32 @@ class Aggregator:
         for partition in partitions:
             for closed in self._states[partition].pop_closed():
                 model = self.catalog.get(closed.key.model)
-                if model is None:
-                    continue
-                try:
-                    result = compute_window(
-                        model,
-                        closed.key,
-                        closed.end_us,
-                        closed.frame,
-                        reference := self.references.get(model, closed.key.version),
-                        self._pool,
-                    )
-                    if reference is None:
-                        self.references.observe(model, closed.key.version, closed.frame)
-                except Exception:  # a bug in one window must not stop the others
-                    log.exception("computing window %s failed", closed.key)
-                    with self.stats.lock:
-                        self.stats.records_rejected[(self.settings.topic, "compute_error")] += len(
-                            closed.frame
-                        )
-                    continue
-                self.sink.publish(model, result, closed.frame)
-                self._dirty = True
+                if model is not None:
+                    self._publish(model, closed)
+
+    def _publish(self, model: ModelSpec, closed: ClosedWindow) -> None:
+        """Compute a closed window (and its segments) and hand the results to the sink."""
+        try:
+            reference = self.references.get(model, closed.key.version)
+            result = compute_window(model, closed.key, closed.end_us, closed.frame, reference, self._pool)
+            result = replace(result, fresh_records=closed.fresh_records)
+            segments = compute_segments(model, closed.key, closed.end_us, closed.frame, reference, self._pool)
+            if reference is None:
+                self.references.observe(model, closed.key.version, closed.frame)
+        except Exception:  # a bug in one window must not stop the others
+            log.exception("computing window %s failed", closed.key)
+            with self.stats.lock:
+                self.stats.records_rejected[(self.settings.topic, "compute_error")] += len(closed.frame)
+            return
+        self.sink.publish(model, result, closed.frame)
+        for part, segment_result in segments:
+            fresh = int(np.count_nonzero(closed.fresh[part.rows]))  # each row once, across sliding windows
+            self.sink.publish(model, replace(segment_result, fresh_records=fresh), part.frame)
+            if part.overflow and fresh:
+                with self.stats.lock:
+                    key = (model.namespace, model.name, closed.key.version, part.column)
+                    self.stats.segment_overflow[key] += fresh
+        self._dirty = True
 
     def _commit(self, partitions: list[int], *, sync: bool = True) -> None:
         from kafka import TopicPartition

@@ -42,26 +42,28 @@ class ModelVersionState:
 
 
 class ResultStore:
-    """The latest result per (model, version), running totals and drift streaks; a ``WindowSink``."""
+    """The latest result per (model, version, segment), running totals and drift streaks; a
+    ``WindowSink``."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._states: dict[tuple[str, str], ModelVersionState] = {}
+        self._states: dict[tuple[str, str, str], ModelVersionState] = {}
 
     def publish(self, model: ModelSpec, result: WindowResult, frame: object = None) -> None:
-        key = (result.key.model, result.key.version)
+        key = (result.key.model, result.key.version, result.key.segment)
+        fresh = result.records if result.fresh_records is None else result.fresh_records
         with self._lock:
             state = self._states.get(key)
             if state is None:
                 self._states[key] = ModelVersionState(
-                    model, result, result.records, 1, drift_streak(0, result.dataset_drifted)
+                    model, result, fresh, 1, drift_streak(0, result.dataset_drifted)
                 )
                 return
             newer = state.latest.key.start_us <= result.key.start_us
             self._states[key] = ModelVersionState(
                 model,
                 result if newer else state.latest,
-                state.predictions + result.records,
+                state.predictions + fresh,
                 state.windows + 1,
                 drift_streak(state.drift_streak, result.dataset_drifted) if newer else state.drift_streak,
             )
@@ -122,7 +124,7 @@ class ModelmonCollector(Collector):
 
         for state in self.store.snapshot():
             model, result = state.model, state.latest
-            ids = (model.namespace, model.name, result.key.version)
+            ids = (model.namespace, model.name, result.key.version, result.key.segment)
             for column in result.columns:
                 if column.status is not DriftStatus.OK or math.isnan(column.score):
                     continue
@@ -137,11 +139,11 @@ class ModelmonCollector(Collector):
                 put(mc.DATASET_DRIFT_DETECTED, ids, float(result.dataset_drifted))
             put(mc.DATASET_DRIFT_STREAK, ids, state.drift_streak)
             put(mc.DATASET_DRIFT_SUSTAINED, ids, float(state.drift_sustained))
-            if result.multivariate is not None:
-                method = (*ids, result.multivariate.method)
-                put(mc.MULTIVARIATE_DRIFT_SCORE, method, result.multivariate.score)
-                put(mc.MULTIVARIATE_DRIFT_UPPER, method, result.multivariate.upper)
-                put(mc.MULTIVARIATE_DRIFT_DETECTED, method, float(result.multivariate.drifted))
+            for multivariate in result.multivariate:
+                method = (*ids, multivariate.method)
+                put(mc.MULTIVARIATE_DRIFT_SCORE, method, multivariate.score)
+                put(mc.MULTIVARIATE_DRIFT_UPPER, method, multivariate.upper)
+                put(mc.MULTIVARIATE_DRIFT_DETECTED, method, float(multivariate.drifted))
             put(mc.WINDOW_RECORDS, ids, result.records)
             put(mc.WINDOW_ERROR_RATIO, ids, result.error_ratio)
             put(mc.WINDOW_END, ids, result.end_seconds)
@@ -151,7 +153,7 @@ class ModelmonCollector(Collector):
                 for q, value in zip(LATENCY_QUANTILES, quantiles, strict=True):
                     families[mc.WINDOW_LATENCY.name].add_sample(
                         mc.WINDOW_LATENCY.name,
-                        {**dict(zip(mc.MODEL_LABELS, ids, strict=True)), "quantile": str(q)},
+                        {**dict(zip(mc.WINDOW_LABELS, ids, strict=True)), "quantile": str(q)},
                         value,
                     )
                 put(mc.WINDOW_LATENCY, ids, latency.count, "_count")
@@ -166,6 +168,7 @@ class ModelmonCollector(Collector):
             rejected = dict(self.stats.messages_rejected)
             records_rejected = dict(self.stats.records_rejected)
             commits = dict(self.stats.commits)
+            overflow = dict(self.stats.segment_overflow)
             partitions = dict(self.stats.partitions)
             lag = dict(self.stats.lag)
             open_windows = self.stats.open_windows
@@ -177,6 +180,7 @@ class ModelmonCollector(Collector):
             (mc.AGGREGATOR_PARTITIONS, {(k,): v for k, v in partitions.items()}),
             (mc.AGGREGATOR_LAG, {(t, str(p)): v for (t, p), v in lag.items()}),
             (mc.AGGREGATOR_OPEN_WINDOWS, {(): open_windows}),
+            (mc.SEGMENT_OVERFLOW, overflow),
         ):
             family = _family(spec)
             for labels, value in values.items():

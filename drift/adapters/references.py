@@ -100,11 +100,14 @@ class ReferenceCache:
             if key in self._profiles:
                 return
             parts = self._gathering.setdefault(key, [])
-            parts.append(_model_columns(frame))
-            rows = sum(len(p) for p in parts)
-            if rows < spec.from_traffic:
+            parts.append(frame)
+            gathered = pd.concat(parts, ignore_index=True)
+            if "request_id" in gathered.columns:  # sliding windows share rows: take each once
+                gathered = gathered.drop_duplicates("request_id")
+            self._gathering[key] = [gathered]
+            if len(gathered) < spec.from_traffic:
                 return
-            data = pd.concat(parts, ignore_index=True).iloc[: spec.from_traffic]
+            data = _model_columns(gathered).iloc[: spec.from_traffic]
             del self._gathering[key]
         try:
             profile = build_reference(data, model, version, source="traffic")

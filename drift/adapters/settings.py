@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from agent.settings import KafkaSettings
 from agent.wire.format import PREDICTIONS_TOPIC
@@ -30,6 +31,11 @@ class AggregatorSettings:
             half the session timeout).
         auto_offset_reset: where a group with no checkpoint starts: ``earliest`` or ``latest``.
         compute_threads: threads that score a window's columns in parallel (0: one per core).
+        archive_dir: when set, every closed window's rows are also written to Parquet under this
+            directory, for ``modelmon report`` (see docs/reports.md); a failed write is logged and
+            never stops the aggregator.
+        archive_keep_windows: the archive keeps this many windows per model/version/segment at
+            most, deleting the oldest (0: no limit).
     """
 
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
@@ -46,6 +52,8 @@ class AggregatorSettings:
     heartbeat_interval_ms: int = 2_000
     auto_offset_reset: str = "earliest"
     compute_threads: int = 0
+    archive_dir: Path | None = None
+    archive_keep_windows: int = 500
 
     @property
     def resolved_checkpoint_topic(self) -> str:

@@ -17,6 +17,8 @@ class AggregatorStats:
     messages_rejected: Counter[tuple[str, str]] = field(default_factory=Counter)  # (topic, reason)
     records_rejected: Counter[tuple[str, str]] = field(default_factory=Counter)  # (topic, reason)
     commits: Counter[str] = field(default_factory=Counter)  # by topic
+    # (namespace, model, version, segment column) -> records beyond the segment's cardinality cap
+    segment_overflow: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
     open_windows: int = 0
     partitions: dict[str, int] = field(default_factory=dict)  # topic -> assigned partitions
     lag: dict[tuple[str, int], int] = field(default_factory=dict)  # (topic, partition) -> records

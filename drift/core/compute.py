@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import Executor
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from agent.catalog.model import ColumnSpec, ModelSpec
 from agent.wire.format import FEATURE_PREFIX, OUTPUT_PREFIX
+from drift.core.domain_classifier import domain_classifier_drift
 from drift.core.multiple_testing import corrected_drift
 from drift.core.multivariate import reconstruction_error
 from drift.core.reference import ReferenceProfile, column_kind, profile_column
@@ -21,9 +23,17 @@ from drift.core.results import (
     WindowKey,
     WindowResult,
 )
-from drift.core.statistics import AUTO, ColumnProfile, Statistic, default_statistic, get_statistic
+from drift.core.segments import SegmentSlice, split_segments
+from drift.core.statistics import (
+    AUTO,
+    ColumnKind,
+    ColumnProfile,
+    Statistic,
+    default_statistic,
+    get_statistic,
+)
 
-__all__ = ["LATENCY_QUANTILES", "column_drift", "compute_window", "summarize_latency"]
+__all__ = ["LATENCY_QUANTILES", "column_drift", "compute_segments", "compute_window", "summarize_latency"]
 
 LATENCY_QUANTILES = (0.5, 0.9, 0.95, 0.99)
 _NAN = float("nan")
@@ -125,6 +135,62 @@ def _correct(columns: list[ColumnDrift], method: str) -> list[ColumnDrift]:
     return corrected
 
 
+def _multivariate(
+    model: ModelSpec, frame: pd.DataFrame, reference: ReferenceProfile
+) -> tuple[MultivariateDrift, ...]:
+    """The window's features scored together: PCA reconstruction error and the domain classifier."""
+    if len(frame) < model.drift.min_window_records:
+        return ()
+    features = frame[[c for c in frame.columns if c.startswith(FEATURE_PREFIX)]].rename(
+        columns=lambda c: c.removeprefix(FEATURE_PREFIX)
+    )
+    found: list[MultivariateDrift] = []
+    pca = reference.multivariate
+    if pca is not None:
+        error = reconstruction_error(pca, features)
+        if error is not None:
+            lower, upper = pca.band(len(frame))
+            found.append(
+                MultivariateDrift("pca_reconstruction", error, lower, upper, not lower <= error <= upper)
+            )
+    if model.drift.domain_classifier and reference.sample is not None:
+        # Columns missing from the window are reported per column; here they would only say "different".
+        kinds = {
+            c.name: column_kind(c)
+            for c in model.features
+            if c.name in reference.sample.columns and c.name in features.columns
+        }
+        score = domain_classifier_drift(
+            reference.sample,
+            features,
+            tuple(name for name, kind in kinds.items() if kind is ColumnKind.NUMERIC),
+            tuple(name for name, kind in kinds.items() if kind is ColumnKind.CATEGORICAL),
+        )
+        if score is not None:
+            found.append(MultivariateDrift("domain_classifier", score.auc, 0.0, score.upper, score.drifted))
+    return tuple(found)
+
+
+def compute_segments(
+    model: ModelSpec,
+    key: WindowKey,
+    end_us: int,
+    frame: pd.DataFrame,
+    reference: ReferenceProfile | None,
+    executor: Executor | None = None,
+) -> list[tuple[SegmentSlice, WindowResult]]:
+    """Results of each segment of a closed window, each against its own slice of the reference."""
+    kept = reference.segment_values if reference is not None else {}
+    results = []
+    for part in split_segments(model, frame, kept):
+        segment_reference = reference.segments.get(part.label) if reference is not None else None
+        result = compute_window(
+            model, replace(key, segment=part.label), end_us, part.frame, segment_reference, executor
+        )
+        results.append((part, result))
+    return results
+
+
 def compute_window(
     model: ModelSpec,
     key: WindowKey,
@@ -157,15 +223,7 @@ def compute_window(
     columns = _correct(columns, model.drift.multiple_testing)
     computed = [c for c in columns if c.status is DriftStatus.OK]
     share = sum(c.drifted for c in computed) / len(computed) if computed else None
-    multivariate = None
-    pca = reference.multivariate if reference else None
-    if pca is not None and len(frame) >= model.drift.min_window_records:
-        features = frame[[c for c in frame.columns if c.startswith(FEATURE_PREFIX)]]
-        error = reconstruction_error(pca, features.rename(columns=lambda c: c.removeprefix(FEATURE_PREFIX)))
-        if error is not None:
-            lower, upper = pca.band(len(frame))
-            drifted = not lower <= error <= upper
-            multivariate = MultivariateDrift("pca_reconstruction", error, lower, upper, drifted)
+    multivariate = _multivariate(model, frame, reference) if reference is not None else ()
     return WindowResult(
         key=key,
         end_us=end_us,

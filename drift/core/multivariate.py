@@ -1,10 +1,10 @@
 """Multivariate drift by PCA reconstruction error, as NannyML's data-reconstruction calculator.
 
-Fit on the reference: standardise the numeric columns (missing values take the reference mean),
-keep the principal components that explain ``VARIANCE_KEPT`` of the variance, and note the mean
-reconstruction error of reference chunks. A window's score is its rows' mean reconstruction error
+Fit on half the reference: standardise the numeric columns (missing values take the reference
+mean), keep the principal components that explain ``VARIANCE_KEPT`` of the variance; then note the
+mean and spread of the reconstruction error on the other half, rows the fit never saw. A window's score is its rows' mean reconstruction error
 (Euclidean distance between a standardised row and its projection back from the components);
-it drifts outside ``mean ± 3 σ/√n``, with the mean and σ of the reference rows' errors and n the
+it drifts outside ``mean ± 3 σ/√n``, with the mean and σ of the held-out reference rows' errors and n the
 window's rows, so the band fits the window's size (a fixed band from reference chunks would alarm
 on every small window). A change in how columns move
 together raises the error even when every column's own distribution stays the same.
@@ -72,14 +72,19 @@ def fit_pca_reconstruction(frame: pd.DataFrame, columns: tuple[str, ...]) -> Pca
     if not np.isfinite(mean).all():
         return None
     data = _matrix(frame, columns, mean)
-    scale = data.std(axis=0)
+    # Fit on one half and measure the baseline on the other: errors of the rows a PCA was fitted on
+    # are biased low (it picked the components that fit them), which made undrifted windows alarm.
+    order = np.random.default_rng(0).permutation(len(data))
+    fit_rows, held_out = data[order[: len(data) // 2]], data[order[len(data) // 2 :]]
+    mean = fit_rows.mean(axis=0)
+    scale = fit_rows.std(axis=0)
     scale[scale == 0] = 1.0
-    standard = (data - mean) / scale
+    standard = (fit_rows - mean) / scale
     _, singular, vt = np.linalg.svd(standard, full_matrices=False)
     explained = np.cumsum(singular**2) / np.sum(singular**2)
     keep = int(np.searchsorted(explained, VARIANCE_KEPT) + 1)
     partial = PcaReconstruction(columns, mean, scale, vt[:keep], 0.0, 0.0)
-    errors = _errors(partial, data)
+    errors = _errors(partial, held_out)
     return PcaReconstruction(columns, mean, scale, vt[:keep], float(errors.mean()), float(errors.std()))
 
 

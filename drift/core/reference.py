@@ -1,16 +1,18 @@
 """Reference profiles: what drift needs of a model version's training data, computed once.
 
 A profile holds, per monitored column, its :class:`ColumnProfile` (sorted distinct values and their
-counts, moments), so no window repeats reference work. Profiles are saved as one Parquet file: the
-distinct values and counts of every column in long form, with JSON metadata (format version, model,
-version, rows, column kinds) in the file's schema metadata.
+counts, moments), so no window repeats reference work; the fitted PCA reconstruction; a seeded row
+sample for the domain classifier; and the same again for every segment value. Profiles are saved as
+one Parquet file: the distinct values and counts of every column (and the sample's cells) in long
+form, with JSON metadata (format version, model, version, rows, column kinds, PCA, segments) in the
+file's schema metadata.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -20,6 +22,7 @@ import pyarrow as pa
 from agent.catalog.model import ColumnSpec, ColumnType, ModelSpec
 from drift.core.errors import ReferenceDataError
 from drift.core.multivariate import PcaReconstruction, fit_pca_reconstruction
+from drift.core.segments import OTHER, most_frequent, segment_keys, segment_label
 from drift.core.statistics import ColumnKind, ColumnProfile
 
 __all__ = [
@@ -32,7 +35,8 @@ __all__ = [
     "reference_to_table",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+SAMPLE_ROWS = 5000  # reference rows kept for the domain classifier (whole versions, not segments)
 _METADATA_KEY = b"modelmon.reference"
 
 
@@ -55,7 +59,7 @@ def profile_column(values: Any, kind: ColumnKind) -> ColumnProfile:
 
 @dataclass(frozen=True, slots=True)
 class ReferenceProfile:
-    """Precomputed reference columns of one model version.
+    """Precomputed reference columns of one model version (or of one segment of it).
 
     Attributes:
         model: the model identity.
@@ -63,6 +67,11 @@ class ReferenceProfile:
         rows: rows of the reference dataset.
         columns: per catalog column name, its profile.
         source: where it was built from (a file path, or ``traffic``).
+        multivariate: the PCA reconstruction fitted on the numeric features.
+        sample: up to ``SAMPLE_ROWS`` reference rows of the features, for the domain classifier.
+        segment_values: per segment column, the values that get their own segment (the most
+            frequent ones, up to the segment's cap); other values form ``__other__``.
+        segments: per segment label (``column=value``), that segment's own reference.
     """
 
     model: str
@@ -72,6 +81,39 @@ class ReferenceProfile:
     source: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
     multivariate: PcaReconstruction | None = None
+    sample: pd.DataFrame | None = None
+    segment_values: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    segments: dict[str, ReferenceProfile] = field(default_factory=dict)
+
+
+def _profile(
+    frame: pd.DataFrame,
+    model: ModelSpec,
+    version: str,
+    source: str,
+    sample_rows: int,
+    progress: Callable[[str], None] | None = None,
+) -> ReferenceProfile:
+    columns: dict[str, ColumnProfile] = {}
+    for column in model.columns:
+        kind = column_kind(column)
+        if kind is None or column.name not in frame.columns:
+            continue
+        columns[column.name] = profile_column(frame[column.name], kind)
+        if progress:
+            progress(column.name)
+    numeric_features = tuple(c.name for c in model.features if c.type.is_numeric and c.name in frame.columns)
+    multivariate = fit_pca_reconstruction(frame, numeric_features) if model.drift.multivariate else None
+    sample = None
+    features = [c.name for c in model.features if column_kind(c) is not None and c.name in frame.columns]
+    if model.drift.domain_classifier and features and len(frame) and sample_rows:
+        rows = frame[features]
+        if len(rows) > sample_rows:  # seeded: the same data always gives the same profile
+            rows = rows.sample(sample_rows, random_state=0)
+        sample = rows.reset_index(drop=True)
+    return ReferenceProfile(
+        model.identity, version, len(frame), columns, source, multivariate=multivariate, sample=sample
+    )
 
 
 def build_reference(
@@ -82,71 +124,184 @@ def build_reference(
     source: str = "",
     progress: Callable[[str], None] | None = None,
 ) -> ReferenceProfile:
-    """Profile the model's columns found in ``frame`` (named as the model names them)."""
-    columns: dict[str, ColumnProfile] = {}
-    for column in model.columns:
-        kind = column_kind(column)
-        if kind is None or column.name not in frame.columns:
-            continue
-        columns[column.name] = profile_column(frame[column.name], kind)
-        if progress:
-            progress(column.name)
-    if not columns:
+    """Profile the model's columns found in ``frame`` (named as the model names them), and each of
+    its segments (see :mod:`drift.core.segments`)."""
+    profile = _profile(frame, model, version, source, SAMPLE_ROWS, progress)
+    if not profile.columns:
         raise ReferenceDataError(
             f"{model.identity}: the reference has none of the model's columns "
             f"{[c.name for c in model.columns]}; it has {list(frame.columns)[:20]}"
         )
-    numeric_features = tuple(c.name for c in model.features if c.type.is_numeric and c.name in frame.columns)
-    multivariate = fit_pca_reconstruction(frame, numeric_features) if model.drift.multivariate else None
-    return ReferenceProfile(model.identity, version, len(frame), columns, source, multivariate=multivariate)
+    segment_values: dict[str, tuple[str, ...]] = {}
+    segments: dict[str, ReferenceProfile] = {}
+    for segment in model.segments:
+        if segment.column not in frame.columns:
+            continue
+        keys = segment_keys(frame[segment.column])
+        kept = most_frequent(keys, segment.max_cardinality)
+        segment_values[segment.column] = kept
+        for value in (*kept, OTHER):
+            mask = ~np.isin(keys, kept) if value == OTHER else keys == value
+            if mask.any():
+                part = frame.loc[mask]
+                # No sample: the domain classifier runs on whole versions only (it costs a model fit).
+                segments[segment_label(segment.column, value)] = _profile(part, model, version, source, 0)
+    return replace(profile, segment_values=segment_values, segments=segments)
+
+
+def _long_form(profile: ReferenceProfile, segment: str) -> dict[str, list[np.ndarray]]:
+    parts: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("segment", "column", "number", "category", "count", "row")
+    }
+
+    def put(
+        names: np.ndarray, numbers: np.ndarray, categories: np.ndarray, counts: np.ndarray, rows: np.ndarray
+    ) -> None:
+        parts["segment"].append(np.full(len(names), segment, dtype=object))
+        parts["column"].append(names)
+        parts["number"].append(numbers)
+        parts["category"].append(categories)
+        parts["count"].append(counts)
+        parts["row"].append(rows)
+
+    for name, column in profile.columns.items():
+        n = column.nunique
+        numeric = column.kind is ColumnKind.NUMERIC
+        put(
+            np.full(n, name, dtype=object),
+            column.uniques.astype(np.float64) if numeric else np.full(n, np.nan),
+            np.full(n, None, dtype=object) if numeric else column.uniques.astype(object),
+            column.counts.astype(np.float64),
+            np.full(n, np.nan),
+        )
+    if profile.sample is not None:
+        kinds = {name: c.kind for name, c in profile.columns.items()}
+        n = len(profile.sample)
+        for name in profile.sample.columns:
+            values = profile.sample[name]
+            numeric = kinds.get(name) is ColumnKind.NUMERIC
+            put(
+                np.full(n, name, dtype=object),
+                pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+                if numeric
+                else np.full(n, np.nan),
+                np.full(n, None, dtype=object)
+                if numeric
+                else np.array([None if pd.isna(v) else str(v) for v in values], dtype=object),
+                np.full(n, np.nan),
+                np.arange(n, dtype=np.float64),
+            )
+    return parts
+
+
+def _pca_metadata(pca: PcaReconstruction | None) -> dict[str, Any] | None:
+    if pca is None:
+        return None
+    return {
+        "columns": list(pca.columns),
+        "mean": pca.mean.tolist(),
+        "scale": pca.scale.tolist(),
+        "components": pca.components.tolist(),
+        "baseline_mean": pca.baseline_mean,
+        "baseline_std": pca.baseline_std,
+    }
+
+
+def _pca_from_metadata(raw: dict[str, Any] | None) -> PcaReconstruction | None:
+    if raw is None:
+        return None
+    return PcaReconstruction(
+        tuple(raw["columns"]),
+        np.array(raw["mean"], dtype=np.float64),
+        np.array(raw["scale"], dtype=np.float64),
+        np.array(raw["components"], dtype=np.float64),
+        float(raw["baseline_mean"]),
+        float(raw["baseline_std"]),
+    )
+
+
+def _part_metadata(profile: ReferenceProfile) -> dict[str, Any]:
+    return {
+        "rows": profile.rows,
+        "columns": {name: column.kind.value for name, column in profile.columns.items()},
+        "pca_reconstruction": _pca_metadata(profile.multivariate),
+    }
 
 
 def reference_to_table(profile: ReferenceProfile) -> pa.Table:
-    """The profile as an Arrow table (long form) carrying its metadata, for a Parquet file."""
-    names: list[str] = []
-    numbers: list[np.ndarray] = []
-    categories: list[np.ndarray] = []
-    counts: list[np.ndarray] = []
-    kinds: dict[str, str] = {}
-    for name, column in profile.columns.items():
-        kinds[name] = column.kind.value
-        n = column.nunique
-        names.extend([name] * n)
-        if column.kind is ColumnKind.NUMERIC:
-            numbers.append(column.uniques.astype(np.float64))
-            categories.append(np.full(n, None, dtype=object))
-        else:
-            numbers.append(np.full(n, np.nan))
-            categories.append(column.uniques.astype(object))
-        counts.append(column.counts)
+    """The profile as an Arrow table (long form) carrying its metadata, for a Parquet file.
+
+    Rows: per segment (empty for the whole version), column and distinct value, its count; and the
+    sample's values with their row number (``count`` null).
+    """
+    parts = _long_form(profile, "")
+    for label, segment in profile.segments.items():
+        for key, arrays in _long_form(segment, label).items():
+            parts[key].extend(arrays)
     metadata = {
         "format_version": FORMAT_VERSION,
         "model": profile.model,
         "version": profile.version,
-        "rows": profile.rows,
         "source": profile.source,
-        "columns": kinds,
+        **_part_metadata(profile),
+        "segment_values": {column: list(values) for column, values in profile.segment_values.items()},
+        "segments": {label: _part_metadata(segment) for label, segment in profile.segments.items()},
         **profile.metadata,
     }
-    pca = profile.multivariate
-    if pca is not None:
-        metadata["pca_reconstruction"] = {
-            "columns": list(pca.columns),
-            "mean": pca.mean.tolist(),
-            "scale": pca.scale.tolist(),
-            "components": pca.components.tolist(),
-            "baseline_mean": pca.baseline_mean,
-            "baseline_std": pca.baseline_std,
-        }
+
+    def joined(key: str) -> np.ndarray:
+        return np.concatenate(parts[key]) if parts[key] else np.empty(0)
+
     table = pa.table(
         {
-            "column": pa.array(names, pa.string()),
-            "number": pa.array(np.concatenate(numbers) if numbers else [], pa.float64()),
-            "category": pa.array(np.concatenate(categories) if categories else [], pa.string()),
-            "count": pa.array(np.concatenate(counts) if counts else [], pa.int64()),
+            "segment": pa.array(joined("segment"), pa.string()),
+            "column": pa.array(joined("column"), pa.string()),
+            "number": pa.array(joined("number").astype(np.float64), pa.float64()),
+            "category": pa.array(joined("category"), pa.string()),
+            "count": pa.array(joined("count").astype(np.float64), pa.float64(), from_pandas=True).cast(
+                pa.int64()
+            ),
+            "row": pa.array(joined("row").astype(np.float64), pa.float64(), from_pandas=True).cast(
+                pa.int64()
+            ),
         }
     )
     return table.replace_schema_metadata({_METADATA_KEY: json.dumps(metadata).encode()})
+
+
+def _read_part(
+    frame: pd.DataFrame, meta: dict[str, Any], model: str, version: str, source: str
+) -> ReferenceProfile:
+    kinds = {name: ColumnKind(kind) for name, kind in meta["columns"].items()}
+    is_sample = frame["row"].notna()
+    columns: dict[str, ColumnProfile] = {}
+    for name, group in frame.loc[~is_sample].groupby("column", sort=False):
+        kind = kinds[str(name)]
+        counts = group["count"].to_numpy(dtype=np.int64)
+        if kind is ColumnKind.NUMERIC:
+            columns[str(name)] = ColumnProfile.numeric(np.repeat(group["number"].to_numpy(), counts))
+        else:
+            columns[str(name)] = ColumnProfile.categorical(
+                np.repeat(group["category"].to_numpy(dtype=object), counts)
+            )
+    sample = None
+    if is_sample.any():
+        cells = frame.loc[is_sample]
+        series = {}
+        for name, group in cells.groupby("column", sort=False):
+            ordered = group.sort_values("row")
+            numeric = kinds.get(str(name)) is ColumnKind.NUMERIC
+            series[str(name)] = (ordered["number"] if numeric else ordered["category"]).reset_index(drop=True)
+        sample = pd.DataFrame(series)
+    return ReferenceProfile(
+        model,
+        version,
+        int(meta["rows"]),
+        columns,
+        source,
+        multivariate=_pca_from_metadata(meta.get("pca_reconstruction")),
+        sample=sample,
+    )
 
 
 def reference_from_table(table: pa.Table) -> ReferenceProfile:
@@ -157,38 +312,35 @@ def reference_from_table(table: pa.Table) -> ReferenceProfile:
     metadata = json.loads(raw)
     if metadata.get("format_version") != FORMAT_VERSION:
         raise ReferenceDataError(
-            f"reference profile format {metadata.get('format_version')} is not supported"
+            f"reference profile format {metadata.get('format_version')} is not supported "
+            f"(this modelmon reads format {FORMAT_VERSION}): build it again with `modelmon reference build`"
         )
     frame = table.to_pandas()
-    columns: dict[str, ColumnProfile] = {}
-    for name, group in frame.groupby("column", sort=False):
-        kind = ColumnKind(metadata["columns"][name])
-        counts = group["count"].to_numpy(dtype=np.int64)
-        if kind is ColumnKind.NUMERIC:
-            columns[str(name)] = ColumnProfile.numeric(np.repeat(group["number"].to_numpy(), counts))
-        else:
-            columns[str(name)] = ColumnProfile.categorical(
-                np.repeat(group["category"].to_numpy(dtype=object), counts)
-            )
-    pca = metadata.get("pca_reconstruction")
-    multivariate = None
-    if pca is not None:
-        multivariate = PcaReconstruction(
-            tuple(pca["columns"]),
-            np.array(pca["mean"]),
-            np.array(pca["scale"]),
-            np.array(pca["components"]),
-            float(pca["baseline_mean"]),
-            float(pca["baseline_std"]),
-        )
-    known = ("format_version", "model", "version", "rows", "source", "columns", "pca_reconstruction")
+    model, version, source = metadata["model"], metadata["version"], metadata.get("source", "")
+    by_segment = dict(tuple(frame.groupby("segment", sort=False)))
+    empty = frame.iloc[0:0]
+    profile = _read_part(by_segment.get("", empty), metadata, model, version, source)
+    segments = {
+        label: _read_part(by_segment.get(label, empty), meta, model, version, source)
+        for label, meta in metadata.get("segments", {}).items()
+    }
+    known = {
+        "format_version",
+        "model",
+        "version",
+        "rows",
+        "source",
+        "columns",
+        "pca_reconstruction",
+        "segment_values",
+        "segments",
+    }
     extra = {k: v for k, v in metadata.items() if k not in known}
-    return ReferenceProfile(
-        metadata["model"],
-        metadata["version"],
-        int(metadata["rows"]),
-        columns,
-        metadata.get("source", ""),
-        extra,
-        multivariate,
+    return replace(
+        profile,
+        metadata=extra,
+        segment_values={
+            column: tuple(values) for column, values in metadata.get("segment_values", {}).items()
+        },
+        segments=segments,
     )

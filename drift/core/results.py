@@ -62,7 +62,8 @@ class LatencySummary:
 
 @dataclass(frozen=True, slots=True)
 class MultivariateDrift:
-    """Drift of the features taken together, by one method (``pca_reconstruction``)."""
+    """Drift of the features taken together, by one method: ``pca_reconstruction`` (score: mean
+    reconstruction error) or ``domain_classifier`` (score: cross-validated ROC AUC)."""
 
     method: str
     score: float
@@ -83,7 +84,9 @@ class WindowResult:
     columns: tuple[ColumnDrift, ...]
     drift_share: float | None  # of the columns whose score was computed; None when none was
     dataset_drifted: bool
-    multivariate: MultivariateDrift | None = None
+    multivariate: tuple[MultivariateDrift, ...] = ()
+    # Rows no earlier window held (sliding windows overlap); None: all of ``records``.
+    fresh_records: int | None = None
 
     @property
     def start_seconds(self) -> float:
@@ -92,6 +95,9 @@ class WindowResult:
     @property
     def end_seconds(self) -> float:
         return self.end_us / 1e6
+
+    def multivariate_by(self, method: str) -> MultivariateDrift | None:
+        return next((m for m in self.multivariate if m.method == method), None)
 
     @property
     def error_ratio(self) -> float:

@@ -74,20 +74,29 @@ class AddOutcome:
 
 @dataclass(frozen=True, slots=True)
 class ClosedWindow:
+    """A complete window. ``fresh`` marks its rows that were in no window published before (sliding
+    windows share rows; counting only fresh ones counts each prediction once)."""
+
     key: WindowKey
     end_us: int
     frame: pd.DataFrame
+    fresh: npt.NDArray[np.bool_]
+
+    @property
+    def fresh_records(self) -> int:
+        return int(np.count_nonzero(self.fresh))
 
 
 class _Pane:
     """The rows of one model version whose event times fall in ``[start, start + slide)``."""
 
-    __slots__ = ("frames", "min_offset", "records")
+    __slots__ = ("frames", "min_offset", "published", "records")
 
     def __init__(self, offset: int) -> None:
         self.frames: list[pd.DataFrame] = []
         self.min_offset = offset
         self.records = 0
+        self.published = 0  # rows already in a published window
 
 
 class _CountBuffer:
@@ -229,13 +238,14 @@ class PartitionWindows:
         replay: bool,
     ) -> AddOutcome:
         size_us, step_us = _us(spec.size_seconds), _us(spec.step_seconds)
+        lateness_us = self._lateness_us(spec)
         event_us = batch.event_us
         starts = (event_us // step_us) * step_us
         clock = self._clocks.get(batch.model)
         if clock is None:
             open_mask = np.ones(event_us.shape, dtype=bool)
         else:  # the pane's last window (ending at start + size) is still open
-            open_mask = starts + size_us + self._lateness_us(spec) > clock.watermark_us
+            open_mask = starts + size_us + lateness_us > clock.watermark_us
         rejected = int(event_us.size - np.count_nonzero(open_mask))
         accepted = 0
         for start in np.unique(starts[open_mask]):
@@ -251,6 +261,10 @@ class PartitionWindows:
                 count = int(np.count_nonzero(mask))
                 pane.records += count
                 accepted += count
+                if replay and clock is not None and start + step_us + lateness_us <= clock.watermark_us:
+                    # The pane's first window was published before the hand-over, so these rows were
+                    # counted then (unless they arrived after it closed: a rare undercount).
+                    pane.published += count
         return AddOutcome(accepted, 0 if replay else rejected, rejected if replay else 0)
 
     def _add_counted(
@@ -323,9 +337,15 @@ class PartitionWindows:
                 }
             )
             for end in ends:
-                keys = [WindowKey(model, version, s) for s in starts if end - size_us <= s < end]
-                frame = _concat([f for k in keys for f in self._panes[k].frames])
-                closed.append(ClosedWindow(WindowKey(model, version, end - size_us), end, frame))
+                panes = [
+                    self._panes[WindowKey(model, version, s)] for s in starts if end - size_us <= s < end
+                ]
+                frame = _concat([f for pane in panes for f in pane.frames])
+                # Rows reach a pane in order, so its unpublished rows are its last ones.
+                fresh = np.concatenate([np.arange(pane.records) >= pane.published for pane in panes])
+                for pane in panes:
+                    pane.published = pane.records
+                closed.append(ClosedWindow(WindowKey(model, version, end - size_us), end, frame, fresh))
             for start in starts:  # panes whose every window has closed
                 if start + size_us <= until:
                     del self._panes[WindowKey(model, version, start)]
@@ -348,7 +368,7 @@ class PartitionWindows:
                 part = frame.iloc[begin : begin + size].reset_index(drop=True)
                 events = event_us[begin : begin + size]
                 key = WindowKey(model, version, int(events[0]))
-                closed.append(ClosedWindow(key, int(events.max()) + 1, part))
+                closed.append(ClosedWindow(key, int(events.max()) + 1, part, np.ones(size, dtype=bool)))
             rest = len(frame) % size
             if rest:  # the remaining rows open the next window
                 self._counts[(model, version)] = buffer.tail(len(frame) - rest)

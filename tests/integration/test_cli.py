@@ -86,7 +86,10 @@ def test_aggregator_process_serves_metrics_and_stops_cleanly(kafka, kafka_bootst
         def windows_closed() -> bool:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
                 text = response.read().decode()
-            return 'modelmon_window_records{model="credit-risk",namespace="demo",version="v1"} 50.0' in text
+            return (
+                'modelmon_window_records{model="credit-risk",namespace="demo",segment="",version="v1"} 50.0'
+                in text
+            )
 
         wait_until(windows_closed, 60, what="the process to publish the window")
         published = True

@@ -9,7 +9,7 @@ from deploy.demo import DemoOptions, run_demo
 pytestmark = pytest.mark.integration
 
 
-def test_demo_shows_drift_only_after_injection(kafka_bootstrap, capsys):
+def test_demo_shows_drift_only_after_injection(kafka_bootstrap, capsys, tmp_path):
     settings = Settings(kafka=KafkaSettings(bootstrap_servers=(kafka_bootstrap,)))
     options = DemoOptions(
         duration=24,
@@ -19,8 +19,14 @@ def test_demo_shows_drift_only_after_injection(kafka_bootstrap, capsys):
         prometheus=False,
         metrics_port=0,
         rate=1000,
+        workdir=tmp_path,
     )
     report = run_demo(options, settings)
     assert report.windows >= 5
     assert report.max_drift_share_before < 0.5 <= report.max_drift_share_after
+    assert report.multivariate_alarms_before == 0  # the PCA band and the classifier stay quiet
+    assert report.segments >= 4 * 3  # one window per region, per closed window
+    html = report.report_path.read_text() if report.report_path else ""
+    assert all(name in html for name in ("income", "debt_ratio", "region", "Drift"))
+    assert list((tmp_path / "archive" / "demo" / "credit-risk" / "v1").iterdir())
     assert "metrics     http://127.0.0.1:" in capsys.readouterr().out

@@ -189,3 +189,96 @@ def test_two_aggregators_split_models_and_hand_over_without_loss_or_double_count
     ids = pd.concat(first.sink.frames + second.sink.frames)["request_id"]
     assert ids.is_unique and len(ids) == total
     assert set(ids) == set(phase1["request_id"]) | set(phase2["request_id"])
+
+
+WINDOW_KINDS_CATALOG = """
+models:
+  - namespace: test
+    name: sliding
+    versions: [v1]
+    window: {type: sliding, size: 2s, slide: 1s, allowed_lateness: 0s}
+    drift: {min_window_records: 5}
+    features: [{name: x, type: float}, {name: region, type: category}]
+    outputs: [{name: p, type: float}]
+  - namespace: test
+    name: counted
+    versions: [v1]
+    window: {type: count, records: 150}
+    drift: {min_window_records: 5}
+    features: [{name: x, type: float}, {name: region, type: category}]
+    outputs: [{name: p, type: float}]
+  - namespace: test
+    name: segmented
+    versions: [v1]
+    window: {size: 1s, allowed_lateness: 0s}
+    drift: {min_window_records: 5}
+    features: [{name: x, type: float}, {name: region, type: category}]
+    outputs: [{name: p, type: float}]
+    segments: [{column: region, max_cardinality: 2}]
+"""
+
+
+def test_sliding_count_and_segmented_windows_through_the_broker(kafka, new_topic):
+    from agent.catalog import parse_catalog
+    from agent.settings import PublisherSettings
+
+    catalog = parse_catalog(WINDOW_KINDS_CATALOG)
+    topic = new_topic(partitions=2)
+    running = Running(kafka, topic, f"g-{uuid.uuid4().hex[:8]}", catalog, 2)
+    rng = np.random.default_rng(4)
+    rows = 600
+    try:
+        with Publisher(kafka, PublisherSettings(topic=topic)) as publisher:
+            for model in sorted(catalog.models):
+                for chunk in np.array_split(np.arange(rows), 4):
+                    region = rng.choice(["a", "b", "c", "d"], len(chunk), p=[0.5, 0.3, 0.15, 0.05])
+                    log_predictions(
+                        publisher,
+                        model,
+                        {"x": rng.normal(size=len(chunk)), "region": region},
+                        {"p": rng.random(len(chunk))},
+                        version="v1",
+                        request_ids=[f"{model}-{i}" for i in chunk],
+                        event_times=1_700_000_000.0 + chunk / rows * 4.0,
+                    )
+            assert publisher.flush(30)
+
+        def fresh(model: str, segment: str = "") -> int:
+            with running.sink.lock:
+                return sum(
+                    r.fresh_records
+                    for r in running.sink.results
+                    if r.key.model == model and r.key.segment == segment
+                )
+
+        wait_until(
+            lambda: all(fresh(m) == rows for m in ("test/sliding", "test/counted", "test/segmented")),
+            60,
+            what="every record of every model in a closed window, counted once",
+        )
+    finally:
+        running.stop()
+    with running.sink.lock:
+        results = list(zip(running.sink.results, running.sink.frames, strict=True))
+    sliding = sorted((r.key.start_us, len(f)) for r, f in results if r.key.model == "test/sliding")
+    # Four seconds of traffic: five two-second windows starting every second, each with its rows.
+    assert [start - sliding[0][0] for start, _ in sliding] == [i * 1_000_000 for i in range(5)]
+    assert sum(n for _, n in sliding) == 2 * rows
+    counted = [len(f) for r, f in results if r.key.model == "test/counted"]
+    assert counted == [150] * 4
+    segmented = {r.key.segment for r, _ in results if r.key.model == "test/segmented"}
+    assert segmented == {"", "region=a", "region=b", "region=__other__"}  # no reference: the window's top 2
+    for start in {r.key.start_us for r, _ in results if r.key.model == "test/segmented"}:
+        parts = [r.records for r, _ in results if r.key.model == "test/segmented" and r.key.start_us == start]
+        whole = next(
+            r.records
+            for r, _ in results
+            if r.key.model == "test/segmented" and r.key.start_us == start and not r.key.segment
+        )
+        assert sum(parts) == 2 * whole  # the segments partition the window
+    overflow = running.aggregator.stats.segment_overflow[("test", "segmented", "v1", "region")]
+    assert overflow == sum(
+        r.records
+        for r, _ in results
+        if r.key.model == "test/segmented" and r.key.segment == "region=__other__"
+    )

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 from prometheus_client import CollectorRegistry, generate_latest
@@ -45,7 +47,7 @@ def test_closed_window_shows_as_series_with_catalog_names_and_labels():
     store.publish(MODEL, result)
     stats.messages_rejected[("t", "malformed")] += 3
     samples = scrape(store, stats)
-    ids = (("model", "m0"), ("namespace", "test"), ("version", "v1"))
+    ids = (("model", "m0"), ("namespace", "test"), ("segment", ""), ("version", "v1"))
     x = next(c for c in result.columns if c.column == "x")
     assert x.statistic == "ks"  # Evidently's choice for a reference of 1,000 numbers
     column = tuple(sorted((*ids, ("feature", "x"), ("role", "input"), ("statistic", "ks"))))
@@ -63,6 +65,26 @@ def test_closed_window_shows_as_series_with_catalog_names_and_labels():
     assert samples[(mc.DATASET_DRIFT_SHARE.name, ids)] == result.drift_share
     assert samples[(mc.DATASET_DRIFT_STREAK.name, ids)] == (2 if result.dataset_drifted else 0)
     assert samples[(mc.AGGREGATOR_MESSAGES_REJECTED.name, (("reason", "malformed"), ("topic", "t")))] == 3
+
+
+def test_segments_and_sliding_windows_are_labelled_and_counted_once():
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"feature.x": rng.normal(0, 1, 50), "feature.y": rng.normal(0, 1, 50)})
+    whole = compute_window(MODEL, WindowKey("test/m0", "v1", 0), 1_000_000, frame, None)
+    segment = compute_window(
+        MODEL, WindowKey("test/m0", "v1", 0, "region=north"), 1_000_000, frame[:20], None
+    )
+    store, stats = ResultStore(), AggregatorStats()
+    store.publish(MODEL, replace(whole, fresh_records=30))  # 20 of the rows were in an earlier window
+    store.publish(MODEL, segment)
+    stats.segment_overflow[("test", "m0", "v1", "region")] += 7
+    samples = scrape(store, stats)
+    ids = (("model", "m0"), ("namespace", "test"), ("version", "v1"))
+    assert samples[(mc.WINDOW_RECORDS.name, tuple(sorted((*ids, ("segment", "")))))] == 50
+    assert samples[(mc.PREDICTIONS.name, tuple(sorted((*ids, ("segment", "")))))] == 30
+    assert samples[(mc.WINDOW_RECORDS.name, tuple(sorted((*ids, ("segment", "region=north")))))] == 20
+    overflow = tuple(sorted((*ids, ("segment_column", "region"))))
+    assert samples[(mc.SEGMENT_OVERFLOW.name, overflow)] == 7
 
 
 def test_metric_names_follow_prometheus_conventions():

@@ -5,6 +5,7 @@ import pandas as pd
 
 from agent.catalog.load import parse_catalog
 from drift.core.compute import compute_window
+from drift.core.multivariate import fit_pca_reconstruction, reconstruction_error
 from drift.core.reference import build_reference, reference_from_table, reference_to_table
 from drift.core.results import WindowKey
 
@@ -32,9 +33,33 @@ def test_correlation_flip_is_multivariate_drift_but_not_column_drift():
         MODEL, WindowKey("t/m", "v1", 1), 2, window(correlated(rng, 1000, -1)), reference
     )
     assert not any(c.drifted for c in flipped.columns)  # marginals unchanged: x ~ N(0,1), y ~ N(0, ~1)
-    assert same.multivariate is not None and not same.multivariate.drifted
-    assert flipped.multivariate is not None and flipped.multivariate.drifted
-    assert flipped.multivariate.score > 1.5 * flipped.multivariate.upper  # far outside the band
+    for method in ("pca_reconstruction", "domain_classifier"):
+        before, after = same.multivariate_by(method), flipped.multivariate_by(method)
+        assert before is not None and not before.drifted, method
+        assert after is not None and after.drifted, method
+    pca = flipped.multivariate_by("pca_reconstruction")
+    assert pca is not None and pca.score > 1.5 * pca.upper  # far outside the band
+    classifier = flipped.multivariate_by("domain_classifier")
+    assert classifier is not None and classifier.score > 0.9  # it tells the two apart almost surely
+
+
+def test_undrifted_heavy_tailed_windows_rarely_leave_the_pca_band():
+    from deploy.demo_data import demo_batch, demo_reference
+
+    columns = ("income", "age", "debt_ratio", "credit_lines")
+    pca = fit_pca_reconstruction(demo_reference(), columns)
+    assert pca is not None
+    rng = np.random.default_rng(5)
+    alarms = trials = 0
+    for rows in (50, 500, 5000, 20_000):
+        for _ in range(50):
+            features, _ = demo_batch(rng, rows, drifted=False)
+            error = reconstruction_error(pca, pd.DataFrame(features))
+            lower, upper = pca.band(rows)
+            alarms += not lower <= error <= upper
+            trials += 1
+    # Fitting and measuring on the same rows made half of the 20,000-row windows (the demo's) alarm.
+    assert alarms / trials <= 0.02
 
 
 def test_fitted_reconstruction_survives_the_profile_file():
@@ -44,7 +69,7 @@ def test_fitted_reconstruction_survives_the_profile_file():
     frame = window(correlated(rng, 500, -1))
     a = compute_window(MODEL, WindowKey("t/m", "v1", 0), 1, frame, reference).multivariate
     b = compute_window(MODEL, WindowKey("t/m", "v1", 0), 1, frame, loaded).multivariate
-    assert a == b
+    assert a == b and {m.method for m in a} == {"pca_reconstruction", "domain_classifier"}
 
 
 def test_missing_and_non_finite_values_take_the_reference_mean():
@@ -56,4 +81,4 @@ def test_missing_and_non_finite_values_take_the_reference_mean():
     result = compute_window(
         MODEL, WindowKey("t/m", "v1", 0), 1, window(frame).drop(columns=["feature.z"]), reference
     )
-    assert result.multivariate is not None and np.isfinite(result.multivariate.score)
+    assert result.multivariate and all(np.isfinite(m.score) for m in result.multivariate)

@@ -160,3 +160,15 @@ def test_count_windows_hold_exactly_n_records_across_batches_and_versions():
     assert state.open_windows == 1  # v2's two records wait for five more
     checkpoint = state.checkpoint()
     assert checkpoint is not None and checkpoint.count_positions == {("a/m", "v2"): CountPosition(1, 0)}
+
+
+@pytest.mark.parametrize("spec", [SPEC, SLIDING], ids=["tumbling", "sliding"])
+def test_fresh_records_count_each_accepted_prediction_once(spec):
+    state, accepted, fresh = windows(spec), 0, 0
+    for offset, message in enumerate(_stream(3)):
+        accepted += state.add(offset, message, now_us=0).accepted
+        fresh += sum(c.fresh_records for c in state.pop_closed())
+    state.add(len(_stream(3)), batch("a/m", [10_000]), 0)
+    state.add(len(_stream(3)) + 1, batch("b/m", [10_000]), 0)
+    fresh += sum(c.fresh_records for c in state.pop_closed())
+    assert fresh == accepted > 0

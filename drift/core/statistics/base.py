@@ -62,7 +62,8 @@ class ColumnProfile:
         starts = (
             np.flatnonzero(np.concatenate(([True], finite[1:] != finite[:-1]))) if size else np.empty(0, int)
         )
-        uniques = finite[starts]
+        # Continuous data is all distinct: share the sorted array instead of copying it (memory).
+        uniques = finite if starts.size == size else finite[starts]
         counts = np.diff(np.append(starts, size))
         return cls(
             ColumnKind.NUMERIC,
