@@ -184,6 +184,12 @@ AGGREGATOR_LAG: Final = MetricSpec(
     "Records between this aggregator's position and the partition's end.",
     ("topic", "partition"),
 )
+AGGREGATOR_SINK_FAILURES: Final = MetricSpec(
+    "modelmon_aggregator_sink_failures_total",
+    "counter",
+    "Closed windows a sink failed to take (e.g. the window archive's disk is full), by sink.",
+    ("sink",),
+)
 AGGREGATOR_COMMITS: Final = MetricSpec(
     "modelmon_aggregator_commits_total",
     "counter",
@@ -209,6 +215,7 @@ ALL_METRICS: Final = (
     WINDOW_END,
     PREDICTIONS,
     SEGMENT_OVERFLOW,
+    AGGREGATOR_SINK_FAILURES,
     WINDOWS_CLOSED,
     AGGREGATOR_MESSAGES,
     AGGREGATOR_MESSAGES_REJECTED,

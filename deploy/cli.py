@@ -111,6 +111,8 @@ def _run_aggregator(args: argparse.Namespace) -> int:
 
 
 def _build_reference(args: argparse.Namespace) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
     import pyarrow.parquet as pq
     from tqdm import tqdm
 
@@ -126,13 +128,17 @@ def _build_reference(args: argparse.Namespace) -> int:
         )
         return 2
     frame = read_reference_frame(args.data)
-    with tqdm(total=len(model.columns), unit="column", desc=f"profiling {len(frame):,} rows") as bar:
+    with (
+        tqdm(total=len(model.columns), unit="column", desc=f"profiling {len(frame):,} rows") as bar,
+        ThreadPoolExecutor(os.cpu_count()) as pool,
+    ):
         profile = build_reference(
             frame,
             model,
             args.version,
             source=str(args.data),
             progress=lambda name: (bar.set_postfix_str(name), bar.update()),
+            executor=pool,
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(reference_to_table(profile), args.out)

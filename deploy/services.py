@@ -12,7 +12,6 @@ from drift.adapters.aggregator import Aggregator, WindowSink
 from drift.adapters.archive import FanOutSink, WindowArchive
 from drift.adapters.checkpoints import KafkaCheckpointStore, ensure_topic
 from drift.adapters.prometheus import ResultStore, serve_metrics
-from drift.adapters.references import ReferenceCache
 from drift.adapters.settings import AggregatorSettings
 from drift.adapters.stats import AggregatorStats
 
@@ -51,18 +50,17 @@ class AggregatorService:
         store = ResultStore()
         stats = AggregatorStats()
         server, _registry, port = serve_metrics(store, stats, settings.metrics_host, settings.metrics_port)
-        references = ReferenceCache()
         archive = None
         sink: WindowSink = store
         if settings.archive_dir is not None:
             archive = WindowArchive(settings.archive_dir, settings.archive_keep_windows)
-            sink = FanOutSink([store, archive])
+            sink = FanOutSink([store, archive], stats)
             log.info(
                 "archiving windows under %s (keeping %s per model/version/segment)",
                 settings.archive_dir,
                 settings.archive_keep_windows or "all",
             )
-        aggregator = Aggregator(settings, catalog, sink, checkpoints, references=references, stats=stats)
+        aggregator = Aggregator(settings, catalog, sink, checkpoints, stats=stats)
         stop = threading.Event()
         failed = threading.Event()
 

@@ -59,7 +59,11 @@ class Aggregator:
         self.catalog = catalog
         self.sink = sink
         self.checkpoints = checkpoints
-        self.references = references or ReferenceCache()
+        # Scores a window's columns in parallel (NumPy releases the GIL while sorting and counting).
+        self._pool = ThreadPoolExecutor(
+            max_workers=settings.compute_threads or os.cpu_count() or 1, thread_name_prefix="modelmon-compute"
+        )
+        self.references = references or ReferenceCache(self._pool)
         self.stats = stats or AggregatorStats()
         self._clock = clock
         self._consumer = consumer or self._make_consumer()
@@ -67,10 +71,6 @@ class Aggregator:
         self._dirty = False
         self._last_commit = 0.0
         self._pending: set[int] = set()
-        # Scores a window's columns in parallel (NumPy releases the GIL while sorting and counting).
-        self._pool = ThreadPoolExecutor(
-            max_workers=settings.compute_threads or os.cpu_count() or 1, thread_name_prefix="modelmon-compute"
-        )
         self.assigned = threading.Event()  # set once partitions were first assigned
 
     def _make_consumer(self) -> Any:

@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 
 from agent.catalog.model import ModelSpec
 from drift.adapters.aggregator import WindowSink
+from drift.adapters.stats import AggregatorStats
 from drift.core.errors import DriftError
 from drift.core.results import WindowResult
 
@@ -413,9 +414,10 @@ class FanOutSink:
     the sink's position; the other sinks still get the window, and the aggregator goes on.
     """
 
-    def __init__(self, sinks: Sequence[WindowSink]) -> None:
+    def __init__(self, sinks: Sequence[WindowSink], stats: AggregatorStats | None = None) -> None:
         self.sinks = tuple(sinks)
         self.failures: Counter[int] = Counter()
+        self._stats = stats  # exports the failures as modelmon_aggregator_sink_failures_total{sink}
         self._lock = threading.Lock()
 
     @property
@@ -433,6 +435,9 @@ class FanOutSink:
                     self.failures[index] += 1
                     first = self.failures[index] == 1
                 name = type(sink).__name__
+                if self._stats is not None:
+                    with self._stats.lock:
+                        self._stats.sink_failures[name] += 1
                 if first:
                     log.exception("%s failed to publish window %s", name, result.key)
                 else:

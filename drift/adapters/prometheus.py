@@ -169,6 +169,7 @@ class ModelmonCollector(Collector):
             records_rejected = dict(self.stats.records_rejected)
             commits = dict(self.stats.commits)
             overflow = dict(self.stats.segment_overflow)
+            sink_failures = {(k,): v for k, v in self.stats.sink_failures.items()}
             partitions = dict(self.stats.partitions)
             lag = dict(self.stats.lag)
             open_windows = self.stats.open_windows
@@ -181,6 +182,7 @@ class ModelmonCollector(Collector):
             (mc.AGGREGATOR_LAG, {(t, str(p)): v for (t, p), v in lag.items()}),
             (mc.AGGREGATOR_OPEN_WINDOWS, {(): open_windows}),
             (mc.SEGMENT_OVERFLOW, overflow),
+            (mc.AGGREGATOR_SINK_FAILURES, sink_failures),
         ):
             family = _family(spec)
             for labels, value in values.items():

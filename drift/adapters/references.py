@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import Executor
 from pathlib import Path
 
 import pandas as pd
@@ -46,14 +47,16 @@ def is_profile_file(path: Path) -> bool:
     return b"modelmon.reference" in metadata
 
 
-def load_reference(path: Path, model: ModelSpec, version: str) -> ReferenceProfile:
+def load_reference(
+    path: Path, model: ModelSpec, version: str, executor: Executor | None = None
+) -> ReferenceProfile:
     """A profile file as it is, or training data profiled now."""
     if is_profile_file(path):
         profile = reference_from_table(pq.read_table(path))
         if profile.model != model.identity:
             raise ReferenceDataError(f"{path} profiles {profile.model}, not {model.identity}")
         return profile
-    return build_reference(read_reference_frame(path), model, version, source=str(path))
+    return build_reference(read_reference_frame(path), model, version, source=str(path), executor=executor)
 
 
 def _model_columns(frame: pd.DataFrame) -> pd.DataFrame:
@@ -69,7 +72,8 @@ def _model_columns(frame: pd.DataFrame) -> pd.DataFrame:
 class ReferenceCache:
     """Profiles by (model, version). A reference that fails to load is logged once and yields None."""
 
-    def __init__(self) -> None:
+    def __init__(self, executor: Executor | None = None) -> None:
+        self._executor = executor  # profiles a reference's columns in parallel
         self._profiles: dict[tuple[str, str], ReferenceProfile | None] = {}
         self._gathering: dict[tuple[str, str], list[pd.DataFrame]] = {}
         self._lock = threading.Lock()
@@ -83,7 +87,7 @@ class ReferenceCache:
             if key in self._profiles or spec.path is None:
                 return self._profiles.get(key)
             try:
-                self._profiles[key] = load_reference(spec.path, model, version)
+                self._profiles[key] = load_reference(spec.path, model, version, self._executor)
                 log.info("loaded reference %s for %s", spec.path, model.identity)
             except ReferenceDataError as exc:
                 log.error("%s; drift of %s is not computed", exc, model.identity)
@@ -110,7 +114,7 @@ class ReferenceCache:
             data = _model_columns(gathered).iloc[: spec.from_traffic]
             del self._gathering[key]
         try:
-            profile = build_reference(data, model, version, source="traffic")
+            profile = build_reference(data, model, version, source="traffic", executor=self._executor)
         except ReferenceDataError as exc:
             log.error("%s; drift of %s is not computed", exc, model.identity)
             profile = None

@@ -17,6 +17,7 @@ class AggregatorStats:
     messages_rejected: Counter[tuple[str, str]] = field(default_factory=Counter)  # (topic, reason)
     records_rejected: Counter[tuple[str, str]] = field(default_factory=Counter)  # (topic, reason)
     commits: Counter[str] = field(default_factory=Counter)  # by topic
+    sink_failures: Counter[str] = field(default_factory=Counter)  # by sink class (archive, store)
     # (namespace, model, version, segment column) -> records beyond the segment's cardinality cap
     segment_overflow: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
     open_windows: int = 0

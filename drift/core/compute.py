@@ -139,32 +139,32 @@ def _multivariate(
     model: ModelSpec, frame: pd.DataFrame, reference: ReferenceProfile
 ) -> tuple[MultivariateDrift, ...]:
     """The window's features scored together: PCA reconstruction error and the domain classifier."""
-    if len(frame) < model.drift.min_window_records:
-        return ()
-    features = frame[[c for c in frame.columns if c.startswith(FEATURE_PREFIX)]].rename(
-        columns=lambda c: c.removeprefix(FEATURE_PREFIX)
-    )
-    found: list[MultivariateDrift] = []
     pca = reference.multivariate
+    sample = reference.sample if model.drift.domain_classifier else None
+    if len(frame) < model.drift.min_window_records or (pca is None and sample is None):
+        return ()
+    found: list[MultivariateDrift] = []
     if pca is not None:
-        error = reconstruction_error(pca, features)
+        error = reconstruction_error(pca, frame, FEATURE_PREFIX)  # in chunks: no copy of the window
         if error is not None:
             lower, upper = pca.band(len(frame))
             found.append(
                 MultivariateDrift("pca_reconstruction", error, lower, upper, not lower <= error <= upper)
             )
-    if model.drift.domain_classifier and reference.sample is not None:
-        # Columns missing from the window are reported per column; here they would only say "different".
-        kinds = {
-            c.name: column_kind(c)
+    if sample is not None:
+        # The classifier uses at most as many rows as the reference sample: pick them before copying.
+        rows = frame if len(frame) <= len(sample) else frame.sample(len(sample), random_state=0)
+        features = {
+            c.name: (rows[FEATURE_PREFIX + c.name], column_kind(c))
             for c in model.features
-            if c.name in reference.sample.columns and c.name in features.columns
+            if c.name in sample.columns and FEATURE_PREFIX + c.name in rows.columns
         }
+        # Columns missing from the window are reported per column; here they would only say "different".
         score = domain_classifier_drift(
-            reference.sample,
-            features,
-            tuple(name for name, kind in kinds.items() if kind is ColumnKind.NUMERIC),
-            tuple(name for name, kind in kinds.items() if kind is ColumnKind.CATEGORICAL),
+            sample,
+            pd.DataFrame({name: values.to_numpy() for name, (values, _) in features.items()}),
+            tuple(name for name, (_, kind) in features.items() if kind is ColumnKind.NUMERIC),
+            tuple(name for name, (_, kind) in features.items() if kind is ColumnKind.CATEGORICAL),
         )
         if score is not None:
             found.append(MultivariateDrift("domain_classifier", score.auc, 0.0, score.upper, score.drifted))

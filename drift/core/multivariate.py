@@ -43,9 +43,13 @@ class PcaReconstruction:
         return self.baseline_mean - half, self.baseline_mean + half
 
 
-def _matrix(frame: pd.DataFrame, columns: tuple[str, ...], fill: FloatMatrix) -> FloatMatrix:
+def _matrix(
+    frame: pd.DataFrame, columns: tuple[str, ...], fill: FloatMatrix, prefix: str = ""
+) -> FloatMatrix:
     data: FloatMatrix = np.asarray(
-        frame.reindex(columns=list(columns)).apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+        frame.reindex(columns=[prefix + c for c in columns])
+        .apply(pd.to_numeric, errors="coerce")
+        .to_numpy(dtype=np.float64)
     )
     data[~np.isfinite(data)] = np.nan
     missing = np.isnan(data)
@@ -88,8 +92,18 @@ def fit_pca_reconstruction(frame: pd.DataFrame, columns: tuple[str, ...]) -> Pca
     return PcaReconstruction(columns, mean, scale, vt[:keep], float(errors.mean()), float(errors.std()))
 
 
-def reconstruction_error(model: PcaReconstruction, frame: pd.DataFrame) -> float | None:
-    """Mean reconstruction error of a window's rows (columns named as in the model); None if empty."""
+_CHUNK_ROWS = 65_536  # rows scored at a time, so a 1M-row window never holds its whole matrix
+
+
+def reconstruction_error(model: PcaReconstruction, frame: pd.DataFrame, prefix: str = "") -> float | None:
+    """Mean reconstruction error of a window's rows; None if empty.
+
+    Columns are named as in the model, after ``prefix`` (``feature.`` for a window's wire columns).
+    """
     if len(frame) == 0:
         return None
-    return float(_errors(model, _matrix(frame, model.columns, model.mean)).mean())
+    total = 0.0
+    for start in range(0, len(frame), _CHUNK_ROWS):
+        chunk = _matrix(frame.iloc[start : start + _CHUNK_ROWS], model.columns, model.mean, prefix)
+        total += float(_errors(model, chunk).sum())
+    return total / len(frame)

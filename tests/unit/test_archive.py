@@ -25,6 +25,7 @@ from drift.adapters.archive import (
     parse_start,
     window_path,
 )
+from drift.adapters.stats import AggregatorStats
 from drift.core.decode import DecodedBatch, decode_predictions
 from drift.core.errors import DriftError
 from drift.core.results import ColumnDrift, DriftStatus, WindowKey, WindowResult
@@ -212,12 +213,14 @@ def test_fan_out_keeps_publishing_when_a_sink_fails(tmp_path, caplog):
     before, failing, after = RecordingSink(), Failing(), RecordingSink()
     broken_archive = WindowArchive(tmp_path / "file")
     (tmp_path / "file").write_text("not a directory")  # every write fails
-    sink = FanOutSink([before, failing, broken_archive, after])
+    stats = AggregatorStats()
+    sink = FanOutSink([before, failing, broken_archive, after], stats)
     with caplog.at_level(logging.WARNING, logger="drift.adapters.archive"):
         for i in range(3):
             sink.publish(MODEL, result(START + i * MINUTE), decoded_frame(rows=5))
     assert len(before.results) == len(after.results) == 3 and failing.calls == 3
     assert sink.failures == {1: 3, 2: 3} and sink.failed == 6
+    assert stats.sink_failures == {"Failing": 3, "WindowArchive": 3}  # exported, by sink
     tracebacks = [r for r in caplog.records if r.exc_info]
     assert len(tracebacks) == 2  # the first failure of each sink; later ones are one-line warnings
     assert "No space left on device" in caplog.text

@@ -19,7 +19,7 @@ from scipy import stats
 from agent.catalog.statistics import KNOWN_STATISTICS
 from drift.core.statistics import STATISTICS, ColumnKind, ColumnProfile, default_statistic
 from drift.core.statistics.mmd import MAX_SAMPLE
-from drift.core.statistics.wasserstein import wasserstein_distance_sorted
+from drift.core.statistics.wasserstein import cdf_distance, wasserstein_distance_sorted
 from tests.oracle import ColumnType, _get_default_stattest, get_registered_stattest
 
 NUMERIC_SAMPLES = {
@@ -182,6 +182,19 @@ def test_wasserstein_is_symmetric_and_equals_scipy(u, v):
     d = wasserstein_distance_sorted(u_sorted, v_sorted)
     assert d == pytest.approx(stats.wasserstein_distance(u, v), abs=1e-9 * max(1.0, abs(d)))
     assert d == pytest.approx(wasserstein_distance_sorted(v_sorted, u_sorted), abs=1e-9 * max(1.0, d))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.integers(-5, 5).map(float) | finite, min_size=2, max_size=60),
+    st.lists(st.integers(-5, 5).map(float) | finite, min_size=2, max_size=60),
+)
+def test_cdf_distances_from_counts_equal_scipy_when_values_repeat(u, v):
+    reference, current = ColumnProfile.numeric(u), ColumnProfile.numeric(v)
+    assert cdf_distance(reference, current, 1) == pytest.approx(stats.wasserstein_distance(u, v), abs=1e-9)
+    energy = stats.energy_distance(u, v) / np.sqrt(2)
+    assert cdf_distance(reference, current, 2) == pytest.approx(energy, abs=1e-9)
+    np.testing.assert_array_equal(reference.values, np.sort(u))  # rebuilt from counts when they repeat
 
 
 # Jensen–Shannon is symmetric in its shares, but Evidently's binning is not: the reference's count of

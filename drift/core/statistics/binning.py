@@ -11,7 +11,7 @@ import numpy as np
 
 from drift.core.statistics.base import AnyArray, ColumnKind, ColumnProfile, FloatArray
 
-__all__ = ["binned_shares", "histogram_counts", "sturges_edges", "union_keys"]
+__all__ = ["binned_shares", "sturges_edges", "union_keys"]
 
 _MANY_VALUES = 20
 
@@ -22,13 +22,6 @@ def sturges_edges(low: float, high: float, size: int) -> FloatArray:
     width = spread / (np.log2(size) + 1.0)
     bins = int(np.ceil(spread / width)) if width else 1
     return np.histogram_bin_edges(np.array([low, high], dtype=np.float64), bins=bins)
-
-
-def histogram_counts(sorted_values: FloatArray, edges: FloatArray) -> np.ndarray:
-    """``numpy.histogram(values, edges)[0]`` for ascending values: last bin closed, others half-open."""
-    left = np.searchsorted(sorted_values, edges[:-1], side="left")
-    right_end = np.searchsorted(sorted_values, edges[-1], side="right")
-    return np.diff(np.append(left, right_end))
 
 
 def union_keys(reference: ColumnProfile, current: ColumnProfile) -> AnyArray:
@@ -48,11 +41,11 @@ def binned_shares(
 ) -> tuple[FloatArray, FloatArray]:
     """Shares of reference and current in the same bins, exactly as Evidently's ``get_binned_data``."""
     if reference.kind is ColumnKind.NUMERIC and reference.nunique > _MANY_VALUES:
-        low = min(reference.values[0], current.values[0])
-        high = max(reference.values[-1], current.values[-1])
+        low = min(reference.uniques[0], current.uniques[0])
+        high = max(reference.uniques[-1], current.uniques[-1])
         edges = sturges_edges(low, high, reference.size + current.size)
-        ref_shares = histogram_counts(reference.values, edges) / reference.size
-        cur_shares = histogram_counts(current.values, edges) / current.size
+        ref_shares = reference.histogram(edges) / reference.size
+        cur_shares = current.histogram(edges) / current.size
     else:
         keys = union_keys(reference, current)
         ref_shares = reference.counts_for(keys) / reference.size

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from drift.core.statistics.base import BOTH, ColumnKind, ColumnProfile, DriftRule, Statistic, StatisticResult
-from drift.core.statistics.binning import histogram_counts, sturges_edges, union_keys
+from drift.core.statistics.binning import sturges_edges, union_keys
 
 __all__ = ["HELLINGER"]
 
@@ -29,8 +29,8 @@ def _compute(reference: ColumnProfile, current: ColumnProfile) -> StatisticResul
     else:
         edges = sturges_edges(float(keys[0]), float(keys[-1]), len(keys))
         widths = np.diff(edges)
-        ref_counts = histogram_counts(reference.values, edges)
-        cur_counts = histogram_counts(current.values, edges)
+        ref_counts = reference.histogram(edges)
+        cur_counts = current.histogram(edges)
         ref_density = ref_counts / widths / ref_counts.sum()
         cur_density = cur_counts / widths / cur_counts.sum()
         bin_width = (edges.max() - edges.min()) / (len(edges) - 1)

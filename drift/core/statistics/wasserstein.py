@@ -17,7 +17,7 @@ from drift.core.statistics.base import (
     StatisticResult,
 )
 
-__all__ = ["WASSERSTEIN", "cdf_distance_sorted", "wasserstein_distance_sorted"]
+__all__ = ["WASSERSTEIN", "cdf_distance", "cdf_distance_sorted", "wasserstein_distance_sorted"]
 
 _MIN_NORM = 0.001  # Evidently's floor for a (near) constant reference
 
@@ -55,6 +55,28 @@ def cdf_distance_sorted(u_sorted: FloatArray, v_sorted: FloatArray, power: int) 
     return float(np.sqrt(np.sum(u_cdf)))
 
 
+def _cdf_distance_counted(u: ColumnProfile, v: ColumnProfile, power: int) -> float:
+    """SciPy's ``_cdf_distance`` from distinct values and counts: the nonzero terms of its sum are at
+    the merged distinct values (equal values are 0 apart), so only those are computed."""
+    merged = np.union1d(u.uniques, v.uniques)
+    deltas = np.diff(merged)
+    u_running = np.concatenate(([0], np.cumsum(u.counts)))
+    v_running = np.concatenate(([0], np.cumsum(v.counts)))
+    u_cdf = u_running[np.searchsorted(u.uniques, merged[:-1], side="right")] / u.size
+    v_cdf = v_running[np.searchsorted(v.uniques, merged[:-1], side="right")] / v.size
+    if power == 1:
+        return float(np.sum(np.multiply(np.abs(u_cdf - v_cdf), deltas)))
+    return float(np.sqrt(np.sum(np.multiply(np.square(u_cdf - v_cdf), deltas))))
+
+
+def cdf_distance(u: ColumnProfile, v: ColumnProfile, power: int) -> float:
+    """The CDF distance of two numeric profiles: merged sorted values when every value is distinct,
+    distinct values and counts when some repeat (no need to rebuild all values)."""
+    if u.sorted_values is not None and v.sorted_values is not None:
+        return cdf_distance_sorted(u.sorted_values, v.sorted_values, power)
+    return _cdf_distance_counted(u, v, power)
+
+
 def wasserstein_distance_sorted(u_sorted: FloatArray, v_sorted: FloatArray) -> float:
     """First Wasserstein distance of two ascending samples; equals ``scipy.stats.wasserstein_distance``."""
     return cdf_distance_sorted(u_sorted, v_sorted, 1)
@@ -62,7 +84,7 @@ def wasserstein_distance_sorted(u_sorted: FloatArray, v_sorted: FloatArray) -> f
 
 def _compute(reference: ColumnProfile, current: ColumnProfile) -> StatisticResult:
     norm = max(reference.std, _MIN_NORM)
-    return StatisticResult(wasserstein_distance_sorted(reference.values, current.values) / norm)
+    return StatisticResult(cdf_distance(reference, current, 1) / norm)
 
 
 WASSERSTEIN = Statistic("wasserstein", NUMERIC, 0.1, DriftRule.AT_OR_ABOVE, _compute)
