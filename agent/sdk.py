@@ -12,9 +12,9 @@ from typing import Any
 from agent.catalog.model import ModelSpec
 from agent.errors import EncodeError
 from agent.publisher import Publisher
-from agent.wire.encode import build_prediction_batch
+from agent.wire.encode import ANY_VERSION, build_label_batch, build_prediction_batch
 
-__all__ = ["log_predictions"]
+__all__ = ["log_labels", "log_predictions"]
 
 log = logging.getLogger(__name__)
 
@@ -52,5 +52,31 @@ def log_predictions(
         latencies=latencies,
         status_codes=status_codes,
         spec=spec,
+    )
+    return batch.num_rows if publisher.publish(model, batch, traceparent) else 0
+
+
+def log_labels(
+    publisher: Publisher,
+    model: str,
+    labels: Any,
+    *,
+    request_ids: Any,
+    event_times: Any = None,
+    version: str = ANY_VERSION,
+    traceparent: str | None = None,
+) -> int:
+    """Log ground truth for earlier predictions of ``model``; returns the number queued.
+
+    ``labels`` maps the catalog's label name to values (a DataFrame, table or mapping of columns),
+    one per entry of ``request_ids`` (the ids the predictions were logged with). ``publisher``
+    must send to the labels topic: ``Publisher(kafka, PublisherSettings(topic=LABELS_TOPIC))``.
+    Labels may arrive in any order and long after their predictions (see the catalog's
+    ``quality.label_lateness``).
+    """
+    if "/" not in model:
+        raise EncodeError(f"model must be 'namespace/name', got {model!r}")
+    batch = build_label_batch(
+        model, labels, request_ids=request_ids, event_times=event_times, version=version
     )
     return batch.num_rows if publisher.publish(model, batch, traceparent) else 0

@@ -20,10 +20,12 @@ from agent.catalog.model import (
     ColumnType,
     DriftSpec,
     ModelSpec,
+    QualitySpec,
     ReferenceSpec,
     RetrainingTarget,
     SegmentSpec,
     SloSpec,
+    Task,
     WindowKind,
     WindowSpec,
 )
@@ -519,6 +521,70 @@ def _retraining(raw: Any, problems: _Problems) -> RetrainingTarget | None:
     )
 
 
+def _quality(raw: Any, outputs: tuple[ColumnSpec, ...], problems: _Problems) -> QualitySpec | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        problems.add("quality", "a mapping with task, label, prediction / scores", raw)
+        return None
+    _check_keys(
+        raw,
+        {"task", "label", "classes", "prediction", "scores", "threshold", "label_lateness"},
+        "quality.",
+        problems,
+    )
+    task = _get(raw, "task", Task, f"one of {[t.value for t in Task]}", None, "quality.task", problems)
+    label = raw.get("label")
+    if not isinstance(label, str) or not _NAME.match(label):
+        problems.add("quality.label", "the label's column name", label)
+    output_names = {c.name for c in outputs}
+    prediction = raw.get("prediction")
+    if prediction is not None and prediction not in output_names:
+        problems.add("quality.prediction", f"one of the outputs {sorted(output_names)}", prediction)
+    classes_raw = raw.get("classes", [])
+    classes: tuple[str, ...] = ()
+    if not isinstance(classes_raw, list) or len({str(c) for c in classes_raw}) != len(classes_raw):
+        problems.add("quality.classes", "a list of distinct classes", classes_raw)
+    else:
+        classes = tuple(str(c) for c in classes_raw)
+    scores_raw = raw.get("scores") or {}
+    scores: dict[str, str] = {}
+    if not isinstance(scores_raw, Mapping):
+        problems.add("quality.scores", "a mapping of class to probability output", scores_raw)
+    else:
+        scores = {str(k): str(v) for k, v in scores_raw.items()}
+        for cls, output in scores.items():
+            if output not in output_names:
+                problems.add(f"quality.scores[{cls}]", f"one of the outputs {sorted(output_names)}", output)
+            if cls not in classes:
+                problems.add(f"quality.scores[{cls}]", f"a class of {list(classes)}", cls)
+    if task is Task.CLASSIFICATION:
+        if len(classes) < 2:
+            problems.add("quality.classes", "at least two classes", classes_raw)
+        binary_by_score = len(classes) == 2 and classes[1] in scores
+        if prediction is None and not binary_by_score and set(scores) != set(classes):
+            problems.add(
+                "quality.prediction",
+                "an output (or scores for every class, or the positive one of two)",
+                None,
+            )
+    elif task is Task.REGRESSION and prediction is None:
+        problems.add("quality.prediction", "the output holding the predicted value", None)
+    threshold = _get(raw, "threshold", _share, "a probability in (0, 1]", 0.5, "quality.threshold", problems)
+    lateness = _get(
+        raw,
+        "label_lateness",
+        _positive_duration,
+        "a duration such as '7d'",
+        7 * 86_400.0,
+        "quality.label_lateness",
+        problems,
+    )
+    if task is None or not isinstance(label, str):
+        return None
+    return QualitySpec(task, label, classes, prediction, scores, threshold, lateness)
+
+
 def _model(
     raw: Any, window: WindowSpec, drift: DriftSpec, base_dir: Path, problems: _Problems
 ) -> ModelSpec | None:
@@ -540,6 +606,7 @@ def _model(
             "segments",
             "slos",
             "retraining",
+            "quality",
         },
         "",
         problems,
@@ -577,5 +644,6 @@ def _model(
         segments=_segments(raw.get("segments"), features, problems),
         slos=_slos(raw.get("slos"), problems),
         retraining=_retraining(raw.get("retraining"), problems),
+        quality=_quality(raw.get("quality"), outputs, problems),
     )
     return model if ok else None

@@ -154,6 +154,46 @@ class SloSpec:
     accuracy_min: float | None = None
 
 
+class Task(StrEnum):
+    """What a model predicts, and so which quality metrics it gets."""
+
+    CLASSIFICATION = "classification"
+    REGRESSION = "regression"
+
+
+@dataclass(frozen=True, slots=True)
+class QualitySpec:
+    """How predictions are scored against ground-truth labels that arrive later.
+
+    Attributes:
+        task: classification or regression.
+        label: the label's name: labels carry it as the ``label.<label>`` column.
+        classes: classification: every class, as strings (the label's values).
+        prediction: the output holding the predicted class or value; for a binary classifier it
+            may be omitted when ``scores`` has the positive class's probability (then the predicted
+            class is positive at ``threshold`` or above).
+        scores: classification: per class, the output holding its predicted probability (all
+            classes, or only the positive one of a binary classifier). Needed for ROC AUC, log loss
+            and performance estimation before labels (CBPE).
+        threshold: binary only: the probability at which the positive class is predicted.
+        label_lateness_seconds: how long a prediction waits for its label (and a label for its
+            prediction) before it is given up and counted.
+    """
+
+    task: Task
+    label: str
+    classes: tuple[str, ...] = ()
+    prediction: str | None = None
+    scores: dict[str, str] = field(default_factory=dict)
+    threshold: float = 0.5
+    label_lateness_seconds: float = 7 * 86_400.0
+
+    @property
+    def positive_class(self) -> str | None:
+        """The positive class of a binary classifier (the second of ``classes``), else None."""
+        return self.classes[1] if self.task is Task.CLASSIFICATION and len(self.classes) == 2 else None
+
+
 @dataclass(frozen=True, slots=True)
 class RetrainingTarget:
     """Where a retraining trigger goes when this model's alerts fire.
@@ -182,7 +222,8 @@ class ModelSpec:
         features: input columns.
         outputs: prediction columns.
         references: reference data per version (``"*"`` applies to any version not listed).
-        window, drift, segments, slos, retraining: see their classes.
+        window, drift, segments, slos, retraining, quality: see their classes (no ``quality``: no
+            label join for the model).
     """
 
     namespace: str
@@ -196,6 +237,7 @@ class ModelSpec:
     segments: tuple[SegmentSpec, ...] = ()
     slos: SloSpec = field(default_factory=SloSpec)
     retraining: RetrainingTarget | None = None
+    quality: QualitySpec | None = None
 
     @property
     def identity(self) -> str:

@@ -1,6 +1,13 @@
 """Wire format v1 of modelmon's Kafka topics: Arrow IPC record batches keyed by model identity."""
 
-from agent.wire.encode import EncodedMessage, build_prediction_batch, encode_message, message_headers
+from agent.wire.encode import (
+    ANY_VERSION,
+    EncodedMessage,
+    build_label_batch,
+    build_prediction_batch,
+    encode_message,
+    message_headers,
+)
 from agent.wire.format import (
     HARDWARE_TOPIC,
     LABELS_TOPIC,
@@ -11,11 +18,13 @@ from agent.wire.format import (
 )
 
 __all__ = [
+    "ANY_VERSION",
     "HARDWARE_TOPIC",
     "LABELS_TOPIC",
     "PREDICTIONS_TOPIC",
     "SCHEMA_VERSION",
     "EncodedMessage",
+    "build_label_batch",
     "build_prediction_batch",
     "encode_message",
     "feature_column",

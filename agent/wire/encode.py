@@ -24,13 +24,23 @@ from agent.wire.format import (
     HEADER_PRODUCER,
     HEADER_SCHEMA_VERSION,
     HEADER_TRACEPARENT,
+    LABEL_PREFIX,
     OUTPUT_PREFIX,
     REQUIRED_ENVELOPE,
     SCHEMA_VERSION,
     arrow_type,
 )
 
-__all__ = ["EncodedMessage", "build_prediction_batch", "encode_message", "message_headers"]
+__all__ = [
+    "ANY_VERSION",
+    "EncodedMessage",
+    "build_label_batch",
+    "build_prediction_batch",
+    "encode_message",
+    "message_headers",
+]
+
+ANY_VERSION = "*"  # the model_version of labels that do not know it: the prediction's version applies
 
 _ENVELOPE = {f.name: f for f in ENVELOPE_FIELDS}
 
@@ -111,8 +121,9 @@ def build_prediction_batch(
     status_codes: Any = None,
     spec: ModelSpec | None = None,
     now: float | None = None,
+    labels: Any = None,
 ) -> pa.RecordBatch:
-    """Assemble one batch of predictions in the wire schema.
+    """Assemble one batch of predictions (or, with ``labels``, of ground truth) in the wire schema.
 
     ``features`` and ``outputs`` are keyed by the model's own column names; they get the
     ``feature.``/``output.`` prefixes here. Missing request ids are generated (UUID4), missing
@@ -121,7 +132,8 @@ def build_prediction_batch(
     """
     feature_cols = _as_columns(features, "features")
     output_cols = _as_columns(outputs, "outputs")
-    lengths = {len(a) for a in (*feature_cols.values(), *output_cols.values())}
+    label_cols = _as_columns(labels, "labels")
+    lengths = {len(a) for a in (*feature_cols.values(), *output_cols.values(), *label_cols.values())}
     if len(lengths) > 1:
         raise EncodeError(f"{model}: columns have different lengths {sorted(lengths)}")
     rows = lengths.pop() if lengths else (len(request_ids) if request_ids is not None else 0)
@@ -165,7 +177,11 @@ def build_prediction_batch(
     if spec is not None:
         types = {FEATURE_PREFIX + c.name: arrow_type(c.type) for c in spec.features}
         types |= {OUTPUT_PREFIX + c.name: arrow_type(c.type) for c in spec.outputs}
-    for prefix, cols in ((FEATURE_PREFIX, feature_cols), (OUTPUT_PREFIX, output_cols)):
+    for prefix, cols in (
+        (FEATURE_PREFIX, feature_cols),
+        (OUTPUT_PREFIX, output_cols),
+        (LABEL_PREFIX, label_cols),
+    ):
         for name, array in cols.items():
             wire_name = prefix + name
             target = types.get(wire_name)
@@ -178,6 +194,29 @@ def build_prediction_batch(
             raise EncodeError(f"{model}: envelope column {name} has null values")
     schema = pa.schema(fields, metadata={b"modelmon.schema_version": SCHEMA_VERSION.encode()})
     return pa.RecordBatch.from_arrays(combined, schema=schema)
+
+
+def build_label_batch(
+    model: str,
+    labels: Any,
+    *,
+    request_ids: Sequence[str] | pa.Array,
+    event_times: Any = None,
+    version: str = ANY_VERSION,
+    now: float | None = None,
+) -> pa.RecordBatch:
+    """One batch of ground truth for the labels topic: ``label.<name>`` columns keyed by the request
+    ids of the predictions they label; ``event_times`` is when each label became known (default now)."""
+    return build_prediction_batch(
+        model,
+        None,
+        None,
+        version=version,
+        request_ids=request_ids,
+        event_times=event_times,
+        now=now,
+        labels=labels,
+    )
 
 
 def _check_against_spec(spec: ModelSpec, features: Mapping[str, Any], outputs: Mapping[str, Any]) -> None:

@@ -121,3 +121,32 @@ def test_duplicate_models_and_bad_documents():
 
 def test_catalog_statistic_names_match_the_drift_registry():
     assert set(STATISTICS) == set(KNOWN_STATISTICS)
+
+
+QUALITY = VALID.replace(
+    "    outputs: [{name: p, type: float}]",
+    "    outputs: [{name: p, type: float}, {name: cls, type: category}]",
+)
+
+
+def test_quality_section_parses_and_names_its_problems():
+    from agent.catalog import Task
+
+    catalog = parse_catalog(
+        QUALITY
+        + "    quality: {task: classification, label: fraud, classes: [0, 1], scores: {'1': p}, label_lateness: 2d}\n"
+    )
+    quality = catalog.models["fraud/scorer"].quality
+    assert quality is not None and quality.task is Task.CLASSIFICATION
+    assert (quality.classes, quality.positive_class, quality.label_lateness_seconds) == (
+        ("0", "1"),
+        "1",
+        172_800.0,
+    )
+    problems = _problems(
+        QUALITY + "    quality: {task: classification, label: y, classes: [a, b, c], scores: {a: nope}}\n"
+    )
+    assert any("quality.scores[a]" in p and "'nope'" in p for p in problems), problems
+    assert any("quality.prediction" in p for p in problems), problems  # three classes, one score
+    problems = _problems(QUALITY + "    quality: {task: regression, label: y}\n")
+    assert any("quality.prediction" in p for p in problems), problems

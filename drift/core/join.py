@@ -1,0 +1,334 @@
+"""The streaming join of predictions with their late ground-truth labels, by request id.
+
+Each model has a :class:`LabelJoin`. Predictions wait for their label, and labels that arrive first
+wait for their prediction, up to the model's ``quality.label_lateness``; then they are given up and
+counted. A prediction logged twice under one request id keeps the latest and counts the duplicate;
+a second label for an already joined request is counted, not joined again.
+
+Only what the metrics need is kept per pending prediction: a 64-bit hash of its request id, its
+event time, version, predicted value and class probabilities — about 40 bytes for a binary
+classifier, not its features. Waiting rows live in sorted *runs* (a log-structured merge): a batch
+becomes a run sorted by hash; runs of similar size are merged, so there are O(log n) of them, and a
+batch of labels is matched with one vectorized binary search per run. Matched and expired rows are
+marked dead and dropped at the next merge.
+
+Request ids are hashed with pandas' SipHash (``hash_array``, fixed key): two ids colliding in 64
+bits among a million pending ones has a probability near 3·10⁻⁸.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from pandas.util import hash_array
+
+from agent.catalog.model import ModelSpec, QualitySpec, Task
+from agent.wire.format import LABEL_PREFIX, OUTPUT_PREFIX
+
+__all__ = ["JoinCounts", "Joined", "LabelJoin", "request_hashes"]
+
+_MICROS = 1_000_000
+Columns = dict[str, npt.NDArray[Any]]
+
+
+def request_hashes(request_ids: pd.Series | npt.NDArray[np.object_]) -> npt.NDArray[np.uint64]:
+    """64-bit hashes of request ids (strings), the join key."""
+    return np.asarray(hash_array(np.asarray(request_ids, dtype=object), categorize=False), dtype=np.uint64)
+
+
+class _Runs:
+    """Rows sorted by ``key`` in runs of geometric sizes, with a liveness mask per run."""
+
+    def __init__(self) -> None:
+        self.runs: list[Columns] = []
+
+    def __len__(self) -> int:
+        return sum(int(np.count_nonzero(run["alive"])) for run in self.runs)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(array.nbytes for run in self.runs for array in run.values())
+
+    def insert(self, columns: Columns) -> None:
+        if not len(columns["key"]):
+            return
+        order = np.argsort(columns["key"], kind="stable")
+        run = {name: values[order] for name, values in columns.items()}
+        run["alive"] = np.ones(len(order), dtype=bool)
+        self.runs.append(run)
+        # Merge while the newest run is at least half the size of the one before: O(log n) runs.
+        while len(self.runs) > 1 and len(self.runs[-1]["key"]) * 2 >= len(self.runs[-2]["key"]):
+            newer, older = self.runs.pop(), self.runs.pop()
+            merged = {
+                name: np.concatenate((older[name][older["alive"]], newer[name][newer["alive"]]))
+                for name in older
+            }
+            order = np.argsort(merged["key"], kind="stable")
+            self.runs.append({name: values[order] for name, values in merged.items()})
+
+    def find(
+        self, keys: npt.NDArray[np.uint64]
+    ) -> list[tuple[int, npt.NDArray[np.intp], npt.NDArray[np.intp]]]:
+        """Per run holding some of ``keys`` alive: (run, positions in ``keys``, rows in the run)."""
+        found = []
+        for index, run in enumerate(self.runs):
+            if not len(run["key"]):
+                continue
+            rows = np.searchsorted(run["key"], keys)
+            rows = np.minimum(rows, len(run["key"]) - 1)
+            hit = (run["key"][rows] == keys) & run["alive"][rows]
+            if hit.any():
+                found.append((index, np.flatnonzero(hit), rows[hit]))
+        return found
+
+    def take(self, keys: npt.NDArray[np.uint64]) -> tuple[npt.NDArray[np.intp], Columns]:
+        """Remove the live rows of ``keys``; returns the positions in ``keys`` found and their rows."""
+        positions, parts = [], []
+        for index, where, rows in self.find(keys):
+            run = self.runs[index]
+            run["alive"][rows] = False
+            positions.append(where)
+            parts.append({name: values[rows] for name, values in run.items() if name != "alive"})
+        if not parts:
+            return np.empty(0, dtype=np.intp), {}
+        return np.concatenate(positions), {
+            name: np.concatenate([p[name] for p in parts]) for name in parts[0]
+        }
+
+    def expire(self, column: str, before: int) -> int:
+        """Mark rows whose ``column`` is below ``before`` dead; returns how many were alive."""
+        expired = 0
+        for run in self.runs:
+            old = run["alive"] & (run[column] < before)
+            expired += int(np.count_nonzero(old))
+            run["alive"] &= ~old
+        self.runs = [run for run in self.runs if run["alive"].any()]
+        return expired
+
+
+@dataclass
+class JoinCounts:
+    """Running counts of a model's join (exported as counters)."""
+
+    predictions: int = 0
+    labels: int = 0
+    joined: int = 0
+    duplicate_predictions: int = 0
+    duplicate_labels: int = 0
+    expired_predictions: int = 0  # no label within the lateness bound
+    expired_labels: int = 0  # no prediction within the lateness bound (or it was given up before)
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    """Predictions joined with their labels in one step, columnar.
+
+    ``version``: version codes into ``LabelJoin.versions``; ``prediction``: the predicted value
+    (regression) or class index into ``quality.classes`` (classification, -1: not a known class);
+    ``label``: likewise; ``scores``: per class with a probability output, the probabilities.
+    """
+
+    version: npt.NDArray[np.int32]
+    prediction_us: npt.NDArray[np.int64]
+    label_us: npt.NDArray[np.int64]
+    prediction: npt.NDArray[np.float64]
+    label: npt.NDArray[np.float64]
+    scores: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.version)
+
+    @property
+    def delay_seconds(self) -> npt.NDArray[np.float64]:
+        return np.asarray((self.label_us - self.prediction_us) / _MICROS, dtype=np.float64)
+
+
+def _class_codes(values: pd.Series, classes: tuple[str, ...]) -> npt.NDArray[np.float64]:
+    """Class index of each value compared as a string; -1 for a value that is not a class, NaN if null."""
+    text = values.astype(object)
+    codes = pd.Categorical(text.where(text.isna(), text.astype(str)), categories=list(classes)).codes
+    result = codes.astype(np.float64)
+    result[values.isna().to_numpy()] = np.nan
+    return result
+
+
+class LabelJoin:
+    """The join state of one model (see the module docstring)."""
+
+    def __init__(self, model: ModelSpec) -> None:
+        if model.quality is None:
+            raise ValueError(f"{model.identity} has no quality section")
+        self.model = model
+        self.quality: QualitySpec = model.quality
+        self.lateness_us = int(self.quality.label_lateness_seconds * _MICROS)
+        self.versions: list[str] = []
+        self.counts = JoinCounts()
+        self.watermark_us: int | None = None
+        self._predictions = _Runs()
+        self._labels = _Runs()
+        self._joined = _Runs()  # keys already joined, to tell a duplicate label from an early one
+
+    @property
+    def pending_predictions(self) -> int:
+        return len(self._predictions)
+
+    @property
+    def pending_labels(self) -> int:
+        return len(self._labels)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the pending state."""
+        return self._predictions.nbytes + self._labels.nbytes + self._joined.nbytes
+
+    def _version_codes(self, versions: pd.Series) -> npt.NDArray[np.int32]:
+        codes = np.empty(len(versions), dtype=np.int32)
+        text = versions.astype(str).to_numpy()
+        for value in np.unique(text):
+            if value not in self.versions:
+                self.versions.append(str(value))
+            codes[text == value] = self.versions.index(str(value))
+        return codes
+
+    def _predicted(
+        self, frame: pd.DataFrame
+    ) -> tuple[npt.NDArray[np.float64], dict[str, npt.NDArray[np.float64]]]:
+        """The predicted value or class index, and the class probabilities, of prediction rows."""
+        q = self.quality
+        scores = {
+            cls: pd.to_numeric(frame[OUTPUT_PREFIX + name], errors="coerce").to_numpy(
+                np.float64, na_value=np.nan
+            )
+            if OUTPUT_PREFIX + name in frame.columns
+            else np.full(len(frame), np.nan)
+            for cls, name in q.scores.items()
+        }
+        column = OUTPUT_PREFIX + q.prediction if q.prediction else None
+        if q.task is Task.REGRESSION:
+            values = (
+                frame[column] if column and column in frame.columns else pd.Series(np.nan, index=frame.index)
+            )
+            return pd.to_numeric(values, errors="coerce").to_numpy(np.float64, na_value=np.nan), scores
+        if column and column in frame.columns:
+            return _class_codes(frame[column], q.classes), scores
+        positive = q.positive_class
+        if positive is not None and positive in scores:  # binary by threshold on the positive score
+            p = scores[positive]
+            predicted = np.where(p >= q.threshold, 1.0, 0.0)
+            predicted[np.isnan(p)] = np.nan
+            return predicted, scores
+        # every class has a probability: the most probable one
+        matrix = np.column_stack([scores[c] for c in q.classes])
+        predicted = np.argmax(np.nan_to_num(matrix, nan=-np.inf), axis=1).astype(np.float64)
+        predicted[np.isnan(matrix).all(axis=1)] = np.nan
+        return predicted, scores
+
+    def _labelled(self, frame: pd.DataFrame) -> npt.NDArray[np.float64]:
+        column = LABEL_PREFIX + self.quality.label
+        if column not in frame.columns:
+            return np.full(len(frame), np.nan)
+        if self.quality.task is Task.REGRESSION:
+            return pd.to_numeric(frame[column], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+        return _class_codes(frame[column], self.quality.classes)
+
+    def _advance(self, event_us: npt.NDArray[np.int64]) -> None:
+        if event_us.size:
+            top = int(event_us.max())
+            self.watermark_us = top if self.watermark_us is None else max(self.watermark_us, top)
+
+    def add_predictions(self, frame: pd.DataFrame, event_us: npt.NDArray[np.int64]) -> Joined:
+        """Hold a batch of predictions for their labels; returns those whose labels were waiting."""
+        keys = request_hashes(frame["request_id"])
+        predicted, scores = self._predicted(frame)
+        columns: Columns = {
+            "key": keys,
+            "event_us": np.asarray(event_us, dtype=np.int64),
+            "version": self._version_codes(frame["model_version"]),
+            "prediction": predicted,
+            **{f"score:{cls}": values for cls, values in scores.items()},
+        }
+        self.counts.predictions += len(keys)
+        self._advance(columns["event_us"])
+        # The same request twice in a batch: the later one is the prediction.
+        repeated = pd.Index(keys).duplicated(keep="last")
+        if repeated.any():
+            self.counts.duplicate_predictions += int(np.count_nonzero(repeated))
+            columns = {name: values[~repeated] for name, values in columns.items()}
+        # Labels that arrived first join now; the rest wait.
+        where, labels = self._labels.take(columns["key"])
+        joined = self._joined_rows(columns, where, labels)
+        if where.size:
+            waiting = np.ones(len(columns["key"]), dtype=bool)
+            waiting[where] = False
+            self._joined.insert({"key": columns["key"][where], "event_us": columns["event_us"][where]})
+            columns = {name: values[waiting] for name, values in columns.items()}
+        # A request already waiting: the newer prediction replaces it.
+        replaced, _ = self._predictions.take(columns["key"])
+        self.counts.duplicate_predictions += int(replaced.size)
+        self._predictions.insert(columns)
+        return joined
+
+    def add_labels(self, frame: pd.DataFrame, event_us: npt.NDArray[np.int64]) -> Joined:
+        """Join a batch of labels with their waiting predictions; the others wait for theirs."""
+        keys = request_hashes(frame["request_id"])
+        columns: Columns = {
+            "key": keys,
+            "event_us": np.asarray(event_us, dtype=np.int64),
+            "label": self._labelled(frame),
+        }
+        self.counts.labels += len(keys)
+        self._advance(columns["event_us"])
+        repeated = pd.Index(keys).duplicated(keep="last")
+        seen = np.zeros(len(keys), dtype=bool)
+        for _, where, _ in self._joined.find(keys):
+            seen[where] = True
+        duplicate = repeated | seen
+        if duplicate.any():
+            self.counts.duplicate_labels += int(np.count_nonzero(duplicate))
+            columns = {name: values[~duplicate] for name, values in columns.items()}
+        where, predictions = self._predictions.take(columns["key"])
+        if where.size:
+            self._joined.insert({"key": columns["key"][where], "event_us": predictions["event_us"]})
+        # Labels: the rows of ``columns`` at ``where``, aligned with ``predictions``.
+        joined = self._joined_rows(
+            predictions, np.arange(len(where)), {k: v[where] for k, v in columns.items()}
+        )
+        waiting = np.ones(len(columns["key"]), dtype=bool)
+        waiting[where] = False
+        early = {name: values[waiting] for name, values in columns.items()}
+        replaced, _ = self._labels.take(early["key"])  # a newer label for a request still waiting
+        self.counts.duplicate_labels += int(replaced.size)
+        self._labels.insert(early)
+        return joined
+
+    def _joined_rows(self, predictions: Columns, where: npt.NDArray[np.intp], labels: Columns) -> Joined:
+        """Rows of ``predictions`` at ``where`` with ``labels`` (aligned with ``where``)."""
+        self.counts.joined += int(where.size)
+        if not where.size:
+            empty = np.empty(0)
+            return Joined(np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0, np.int64), empty, empty)
+        return Joined(
+            version=predictions["version"][where],
+            prediction_us=predictions["event_us"][where],
+            label_us=labels["event_us"],
+            prediction=predictions["prediction"][where],
+            label=labels["label"],
+            scores={
+                name.removeprefix("score:"): v[where]
+                for name, v in predictions.items()
+                if name.startswith("score:")
+            },
+        )
+
+    def expire(self) -> None:
+        """Give up predictions and labels older than the lateness bound behind the watermark."""
+        if self.watermark_us is None:
+            return
+        before = self.watermark_us - self.lateness_us
+        self.counts.expired_predictions += self._predictions.expire("event_us", before)
+        self.counts.expired_labels += self._labels.expire("event_us", before)
+        self._joined.expire("event_us", before)

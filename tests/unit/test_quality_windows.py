@@ -1,0 +1,44 @@
+"""Quality per window of prediction time, recomputed as labels for it arrive."""
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics
+
+from drift.core.join import LabelJoin
+from drift.core.quality_windows import QualityWindows
+from tests.unit.test_join import MODEL, SECOND
+
+
+def test_coverage_and_metrics_follow_the_labels_of_each_window():
+    join, windows = LabelJoin(MODEL), QualityWindows(MODEL)  # windows of 60 s (the default size)
+    rng = np.random.default_rng(0)
+    n = 400
+    ids = np.array([f"r{i}" for i in range(n)], dtype=object)
+    seconds = np.where(np.arange(n) < 300, 10.0, 70.0)  # 300 predictions in [0, 60), 100 in [60, 120)
+    truth = rng.integers(0, 2, n)
+    p = np.clip(truth * 0.5 + rng.random(n) * 0.6, 0, 1)
+    frame = pd.DataFrame({"request_id": ids, "model_version": "v1", "output.p": p})
+    event_us = (seconds * SECOND).astype(np.int64)
+    windows.count_predictions(frame["model_version"].to_numpy(), event_us)
+    join.add_predictions(frame, event_us)
+    first = rng.permutation(n)[:200]
+    label_frame = pd.DataFrame({"request_id": ids[first], "label.y": truth[first]})
+    results = windows.add(join.add_labels(label_frame, np.full(200, 500 * SECOND)), join.versions)
+    by_start = {r.key.start_us: r for r in results}
+    early = by_start[0]
+    labelled = first[first < 300]
+    assert (early.predictions, early.labelled) == (300, len(labelled))
+    assert early.coverage == len(labelled) / 300
+    expected = metrics.accuracy_score(truth[labelled], (p[labelled] >= 0.5).astype(int))
+    assert abs(early.metrics.values["accuracy"] - expected) < 1e-12
+    assert early.end_us == 60 * SECOND and by_start[60 * SECOND].predictions == 100
+    rest = np.setdiff1d(np.arange(n), first)
+    windows.add(
+        join.add_labels(
+            pd.DataFrame({"request_id": ids[rest], "label.y": truth[rest]}), np.full(len(rest), 600 * SECOND)
+        ),
+        join.versions,
+    )
+    assert windows.result("v1", 0).coverage == 1.0
+    windows.expire(60 * SECOND + 100 * SECOND)  # first window ended 100 s (the bound) ago: gone
+    assert len(windows) == 1
