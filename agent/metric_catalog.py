@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
-__all__ = ["ALL_METRICS", "MODEL_LABELS", "WINDOW_LABELS", "MetricSpec", "MetricType"]
+__all__ = ["ALL_METRICS", "LATENCY_BUCKETS", "MODEL_LABELS", "WINDOW_LABELS", "MetricSpec", "MetricType"]
 
 MetricType = Literal["gauge", "counter", "summary", "histogram"]
 
@@ -27,6 +27,8 @@ class MetricSpec:
 
 
 MODEL_LABELS: Final = ("namespace", "model", "version")
+# Fixed latency buckets (seconds), the same on every pod, so histograms add up across them.
+LATENCY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # ``segment`` is empty for the whole model version, else ``column=value`` (``column=__other__`` past
 # the segment's cardinality cap): select ``segment=""`` to avoid counting a window twice.
 WINDOW_LABELS: Final = (*MODEL_LABELS, "segment")
@@ -147,6 +149,72 @@ SEGMENT_OVERFLOW: Final = MetricSpec(
     (*MODEL_LABELS, "segment_column"),
 )
 
+# --- realized quality from late labels -------------------------------------------------------
+QUALITY_METRIC: Final = MetricSpec(
+    "modelmon_quality_metric",
+    "gauge",
+    "Realized quality of the latest labelled window of prediction time (accuracy, f1_macro, roc_auc, log_loss, mae, rmse, ...), by metric.",
+    (*WINDOW_LABELS, "metric"),
+)
+QUALITY_CLASS_METRIC: Final = MetricSpec(
+    "modelmon_quality_class_metric",
+    "gauge",
+    "Per-class precision, recall and F1 of the latest labelled window, by class and metric.",
+    (*WINDOW_LABELS, "class", "metric"),
+)
+QUALITY_CONFUSION: Final = MetricSpec(
+    "modelmon_quality_confusion_records",
+    "gauge",
+    "Confusion matrix of the latest labelled window: labelled predictions by true and predicted class.",
+    (*WINDOW_LABELS, "true_class", "predicted_class"),
+)
+QUALITY_LABEL_COVERAGE: Final = MetricSpec(
+    "modelmon_quality_label_coverage_ratio",
+    "gauge",
+    "Share of the latest labelled window's predictions that have a label so far.",
+    WINDOW_LABELS,
+    "ratio",
+)
+QUALITY_LABELLED: Final = MetricSpec(
+    "modelmon_quality_labelled_records",
+    "gauge",
+    "Labelled predictions the latest labelled window's quality is computed from.",
+    WINDOW_LABELS,
+)
+QUALITY_WINDOW_END: Final = MetricSpec(
+    "modelmon_quality_window_end_timestamp_seconds",
+    "gauge",
+    "End (prediction event time) of the window the quality metrics describe (Unix time).",
+    WINDOW_LABELS,
+    "seconds",
+)
+LABEL_JOIN_EVENTS: Final = MetricSpec(
+    "modelmon_label_join_events_total",
+    "counter",
+    "Label join events: predictions and labels received, joined, duplicates, and those given up past the lateness bound.",
+    ("namespace", "model", "event"),
+)
+LABEL_JOIN_PENDING: Final = MetricSpec(
+    "modelmon_label_join_pending_records",
+    "gauge",
+    "Predictions waiting for their label, and labels waiting for their prediction.",
+    ("namespace", "model", "kind"),
+)
+LABEL_DELAY: Final = MetricSpec(
+    "modelmon_label_delay_seconds",
+    "histogram",
+    "Time from a prediction to its label's arrival (label event time minus prediction event time).",
+    ("namespace", "model"),
+    "seconds",
+)
+PREDICTION_LATENCY: Final = MetricSpec(
+    "modelmon_prediction_latency_seconds",
+    "histogram",
+    "Prediction latency with fixed buckets, aggregatable across pods and models, by status class (2xx, 4xx, 5xx, none).",
+    (*MODEL_LABELS, "status_class"),
+    "seconds",
+)
+
 # --- the aggregator's own health ---------------------------------------------------------------
 AGGREGATOR_MESSAGES: Final = MetricSpec(
     "modelmon_aggregator_messages_total",
@@ -216,6 +284,16 @@ ALL_METRICS: Final = (
     PREDICTIONS,
     SEGMENT_OVERFLOW,
     AGGREGATOR_SINK_FAILURES,
+    QUALITY_METRIC,
+    QUALITY_CLASS_METRIC,
+    QUALITY_CONFUSION,
+    QUALITY_LABEL_COVERAGE,
+    QUALITY_LABELLED,
+    QUALITY_WINDOW_END,
+    LABEL_JOIN_EVENTS,
+    LABEL_JOIN_PENDING,
+    LABEL_DELAY,
+    PREDICTION_LATENCY,
     WINDOWS_CLOSED,
     AGGREGATOR_MESSAGES,
     AGGREGATOR_MESSAGES_REJECTED,

@@ -46,6 +46,8 @@ class AggregatorService:
     ) -> AggregatorService:
         """Create the topics if needed, serve ``/metrics`` and start consuming in a thread."""
         count = ensure_topic(settings.kafka, settings.topic, partitions)
+        # Labels are keyed like predictions; as many partitions put a model's labels with its predictions.
+        ensure_topic(settings.kafka, settings.labels_topic, count)
         checkpoints = KafkaCheckpointStore(settings.kafka, settings.resolved_checkpoint_topic, count)
         store = ResultStore()
         stats = AggregatorStats()
@@ -60,7 +62,7 @@ class AggregatorService:
                 settings.archive_dir,
                 settings.archive_keep_windows or "all",
             )
-        aggregator = Aggregator(settings, catalog, sink, checkpoints, stats=stats)
+        aggregator = Aggregator(settings, catalog, sink, checkpoints, stats=stats, quality_sink=store)
         stop = threading.Event()
         failed = threading.Event()
 

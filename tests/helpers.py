@@ -10,6 +10,7 @@ import pandas as pd
 from agent.catalog.load import parse_catalog
 from agent.catalog.model import Catalog, ModelSpec
 from deploy.processes import wait_until
+from drift.core.quality_windows import QualityResult
 from drift.core.results import WindowResult
 
 __all__ = ["RecordingSink", "small_catalog", "wait_until"]
@@ -31,16 +32,21 @@ def small_catalog(models: int = 1, window: str = "1s", lateness: str = "0s", min
 
 @dataclass
 class RecordingSink:
-    """Keeps every published window, with its rows, in publication order."""
+    """Keeps every published window, with its rows, and every quality update, in publication order."""
 
     results: list[WindowResult] = field(default_factory=list)
     frames: list[pd.DataFrame] = field(default_factory=list)
+    quality: list[QualityResult] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def publish(self, model: ModelSpec, result: WindowResult, frame: pd.DataFrame) -> None:
         with self.lock:
             self.results.append(result)
             self.frames.append(frame)
+
+    def publish_quality(self, model: ModelSpec, result: QualityResult) -> None:
+        with self.lock:
+            self.quality.append(result)
 
     def records(self) -> int:
         with self.lock:

@@ -16,6 +16,7 @@ import pyarrow as pa
 from agent.catalog.model import ModelSpec
 from agent.errors import EncodeError
 from agent.wire.format import (
+    ANY_VERSION,
     CONTENT_TYPE,
     ENVELOPE_FIELDS,
     FEATURE_PREFIX,
@@ -39,8 +40,6 @@ __all__ = [
     "encode_message",
     "message_headers",
 ]
-
-ANY_VERSION = "*"  # the model_version of labels that do not know it: the prediction's version applies
 
 _ENVELOPE = {f.name: f for f in ENVELOPE_FIELDS}
 

@@ -12,6 +12,7 @@ import pyarrow as pa
 from agent.catalog.model import ColumnType
 
 __all__ = [
+    "ANY_VERSION",
     "CONTENT_TYPE",
     "ENVELOPE_FIELDS",
     "FEATURE_PREFIX",
@@ -48,6 +49,8 @@ CONTENT_TYPE: Final = "application/vnd.apache.arrow.stream"
 FEATURE_PREFIX: Final = "feature."
 OUTPUT_PREFIX: Final = "output."
 LABEL_PREFIX: Final = "label."
+# The model_version of labels that do not know it: the labelled prediction's version applies.
+ANY_VERSION: Final = "*"
 
 # Envelope columns of a prediction batch, in order. Required ones must be present and non-null.
 ENVELOPE_FIELDS: Final = (

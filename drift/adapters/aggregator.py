@@ -20,12 +20,14 @@ import numpy as np
 import pandas as pd
 
 from agent.catalog.model import Catalog, ModelSpec, WindowSpec
+from agent.metric_catalog import LATENCY_BUCKETS
 from drift.adapters.checkpoints import CheckpointStore
+from drift.adapters.labels import LabelTracker, QualitySink
 from drift.adapters.references import ReferenceCache
 from drift.adapters.settings import AggregatorSettings
-from drift.adapters.stats import AggregatorStats
+from drift.adapters.stats import AggregatorStats, Histogram
 from drift.core.compute import compute_segments, compute_window
-from drift.core.decode import DecodedBatch, Rejection, RejectReason, decode_predictions
+from drift.core.decode import DecodedBatch, Rejection, RejectReason, decode_labels, decode_predictions
 from drift.core.results import WindowResult
 from drift.core.windows import ClosedWindow, PartitionWindows
 
@@ -54,6 +56,7 @@ class Aggregator:
         stats: AggregatorStats | None = None,
         clock: Callable[[], float] = time.time,
         consumer: Any = None,
+        quality_sink: QualitySink | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
@@ -71,6 +74,8 @@ class Aggregator:
         self._dirty = False
         self._last_commit = 0.0
         self._pending: set[int] = set()
+        self.labels = LabelTracker(quality_sink, self.stats)
+        self._label_offsets: dict[int, int] = {}  # labels partition -> next offset to commit
         self.assigned = threading.Event()  # set once partitions were first assigned
 
     def _make_consumer(self) -> Any:
@@ -97,7 +102,11 @@ class Aggregator:
     def _on_assigned(self, assigned: Any) -> None:
         # Runs on kafka-python's IO thread, where blocking consumer calls are not allowed: only note
         # the partitions; the poll thread restores them (see _restore_assigned).
-        self._pending.update(tp.partition for tp in assigned if tp.partition not in self._states)
+        self._pending.update(
+            tp.partition
+            for tp in assigned
+            if tp.topic == self.settings.topic and tp.partition not in self._states
+        )
 
     def _restore_assigned(self, polled: dict[Any, Any]) -> None:
         """Resume newly assigned partitions from their checkpoints; drop records fetched before that."""
@@ -135,9 +144,14 @@ class Aggregator:
     def _on_revoked(self, revoked: Any) -> None:
         # On the IO thread, while the poll thread waits in poll(): the state is ours to touch, but
         # only non-blocking calls on this consumer are allowed (so the offset commit is async).
-        self._pending.difference_update(tp.partition for tp in revoked)
-        partitions = [tp.partition for tp in revoked if tp.partition in self._states]
+        ours = [tp for tp in revoked if tp.topic == self.settings.topic]
+        self._pending.difference_update(tp.partition for tp in ours)
+        partitions = [tp.partition for tp in ours if tp.partition in self._states]
         self._hand_over(partitions, sync=False)
+        label_partitions = [tp.partition for tp in revoked if tp.topic == self.settings.labels_topic]
+        self._commit_labels(label_partitions, sync=False)
+        for partition in label_partitions:
+            self._label_offsets.pop(partition, None)
 
     def _hand_over(self, partitions: list[int], *, sync: bool = True) -> None:
         """Publish what is closed, checkpoint the rest and let the partitions go."""
@@ -165,7 +179,7 @@ class Aggregator:
             def on_partitions_assigned(self, assigned: Any) -> None:
                 aggregator._on_assigned(assigned)
 
-        self._consumer.subscribe([self.settings.topic], listener=_Listener())
+        self._consumer.subscribe([self.settings.topic, self.settings.labels_topic], listener=_Listener())
         try:
             while not stop.is_set():
                 self.poll_once()
@@ -182,6 +196,10 @@ class Aggregator:
         now = self._clock()
         now_us = int(now * 1_000_000)
         for tp, messages in polled.items():
+            if tp.topic == self.settings.labels_topic:
+                for message in messages:
+                    self._process_labels(message)
+                continue
             state = self._states.get(tp.partition)
             if state is None:
                 continue
@@ -191,7 +209,9 @@ class Aggregator:
             state.advance_idle(now_us)
         self._close_windows(now, list(self._states))
         if self._dirty and now - self._last_commit >= self.settings.commit_interval_seconds:
+            self.labels.expire()
             self._commit(list(self._states))
+            self._commit_labels(list(self._label_offsets))
         self._update_gauges(polled)
 
     def _process(self, state: PartitionWindows, message: Any, now_us: int) -> None:
@@ -217,12 +237,90 @@ class Aggregator:
         outcome = state.add(message.offset, decoded, now_us)
         if replay:
             return
+        model = self.catalog.get(decoded.model)
+        if model is not None:
+            self._observe_latency(model, decoded)
+            try:
+                self.labels.on_predictions(model, decoded)
+            except Exception:  # a bug in the label side must not stop drift
+                log.exception("holding predictions of %s for their labels failed", model.identity)
         with self.stats.lock:
             self.stats.messages[topic] += 1
             if outcome.late:
                 self.stats.records_rejected[(topic, "late")] += outcome.late
             if decoded.rejected_rows:
                 self.stats.records_rejected[(topic, "null_required")] += decoded.rejected_rows
+
+    def _process_labels(self, message: Any) -> None:
+        topic = self.settings.labels_topic
+        self._label_offsets[message.partition] = message.offset + 1
+        self._dirty = True
+        decoded = decode_labels(message.key, message.value, message.headers)
+        model = self.catalog.get(decoded.model) if isinstance(decoded, DecodedBatch) else None
+        if isinstance(decoded, DecodedBatch) and model is None:
+            decoded = Rejection(RejectReason.UNKNOWN_MODEL, f"model {decoded.model!r} is not in the catalog")
+        elif model is not None and model.quality is None:
+            decoded = Rejection(RejectReason.NO_QUALITY, f"{model.identity} has no quality section")
+        with self.stats.lock:
+            self.stats.messages[topic] += 1
+            if isinstance(decoded, Rejection):
+                self.stats.messages_rejected[(topic, decoded.reason.value)] += 1
+            elif decoded.rejected_rows:
+                self.stats.records_rejected[(topic, "null_required")] += decoded.rejected_rows
+        if isinstance(decoded, Rejection):
+            log.warning(
+                "labels offset %d rejected (%s): %s", message.offset, decoded.reason.value, decoded.detail
+            )
+            return
+        assert model is not None
+        try:
+            self.labels.on_labels(model, decoded)
+        except Exception:  # one bad batch must not stop the loop; its rows are counted
+            log.exception("joining labels of %s failed", model.identity)
+            with self.stats.lock:
+                self.stats.records_rejected[(topic, "compute_error")] += len(decoded.frame)
+
+    def _observe_latency(self, model: ModelSpec, batch: DecodedBatch) -> None:
+        """The fixed-bucket latency histogram, by version and status class (each record once)."""
+        frame = batch.frame
+        if "latency_seconds" not in frame.columns:
+            return
+        latency = frame["latency_seconds"].to_numpy(dtype=np.float64, na_value=np.nan)
+        if "status_code" in frame.columns:
+            codes = frame["status_code"].to_numpy(dtype=np.float64, na_value=np.nan)
+            classes = np.where(
+                np.isnan(codes), "none", (np.nan_to_num(codes) // 100).astype(int).astype(str) + "xx"
+            )
+        else:
+            classes = np.full(len(frame), "none")
+        versions = frame["model_version"].astype(str).to_numpy()
+        with self.stats.lock:
+            for version in np.unique(versions):
+                for status in np.unique(classes[versions == version]):
+                    rows = (versions == version) & (classes == status)
+                    key = (model.namespace, model.name, str(version), str(status))
+                    histogram = self.stats.latency.setdefault(key, Histogram(LATENCY_BUCKETS))
+                    histogram.observe(latency[rows])
+
+    def _commit_labels(self, partitions: list[int], *, sync: bool = True) -> None:
+        """Commit the labels topic's positions: a label consumed twice after a crash is a counted duplicate."""
+        from kafka import TopicPartition
+        from kafka.structs import OffsetAndMetadata
+
+        offsets = {
+            TopicPartition(self.settings.labels_topic, p): OffsetAndMetadata(self._label_offsets[p], "", -1)
+            for p in partitions
+            if p in self._label_offsets
+        }
+        if not offsets:
+            return
+        try:
+            if sync:
+                self._consumer.commit(offsets)
+            else:
+                self._consumer.commit_async(offsets)
+        except Exception as exc:
+            log.warning("labels offset commit failed: %s", exc)
 
     def _close_windows(self, now: float, partitions: list[int]) -> None:
         for partition in partitions:
@@ -285,10 +383,17 @@ class Aggregator:
         lag: dict[tuple[str, int], int] = {}
         for tp in polled:
             highwater = self._consumer.highwater(tp)
-            if highwater is not None and tp.partition in self._states:
+            if highwater is not None and (
+                tp.partition in self._states or tp.topic == self.settings.labels_topic
+            ):
                 lag[(tp.topic, tp.partition)] = max(0, highwater - self._consumer.position(tp))
         with self.stats.lock:
             self.stats.open_windows = sum(s.open_windows for s in self._states.values())
             self.stats.lag.update(lag)
-            for key in [k for k in self.stats.lag if k[1] not in self._states]:
+            for key in [
+                k
+                for k in self.stats.lag
+                if (k[0] == self.settings.topic and k[1] not in self._states)
+                or (k[0] == self.settings.labels_topic and k[1] not in self._label_offsets)
+            ]:
                 del self.stats.lag[key]

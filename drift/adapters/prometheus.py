@@ -21,6 +21,7 @@ from agent.catalog.model import ModelSpec
 from drift.adapters.stats import AggregatorStats
 from drift.core.compute import LATENCY_QUANTILES
 from drift.core.multiple_testing import drift_streak
+from drift.core.quality_windows import QualityResult
 from drift.core.results import DriftStatus, WindowResult
 
 __all__ = ["ModelmonCollector", "ResultStore", "serve_metrics"]
@@ -48,6 +49,7 @@ class ResultStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._states: dict[tuple[str, str, str], ModelVersionState] = {}
+        self._quality: dict[tuple[str, str], tuple[ModelSpec, QualityResult]] = {}
 
     def publish(self, model: ModelSpec, result: WindowResult, frame: object = None) -> None:
         key = (result.key.model, result.key.version, result.key.segment)
@@ -72,6 +74,20 @@ class ResultStore:
         with self._lock:
             return list(self._states.values())
 
+    def publish_quality(self, model: ModelSpec, result: QualityResult) -> None:
+        """Keep the latest window (by prediction time) that has labels, per model version."""
+        if not result.labelled:
+            return
+        key = (result.key.model, result.key.version)
+        with self._lock:
+            current = self._quality.get(key)
+            if current is None or current[1].key.start_us <= result.key.start_us:
+                self._quality[key] = (model, result)
+
+    def quality(self) -> list[tuple[ModelSpec, QualityResult]]:
+        with self._lock:
+            return list(self._quality.values())
+
 
 def _family(spec: mc.MetricSpec) -> Metric:
     name = spec.name.removesuffix("_total") if spec.type == "counter" else spec.name
@@ -93,7 +109,63 @@ class ModelmonCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         yield from self._window_metrics()
+        yield from self._quality_metrics()
+        yield from self._histograms()
         yield from self._aggregator_metrics()
+
+    def _quality_metrics(self) -> Iterator[Metric]:
+        specs = (
+            mc.QUALITY_METRIC,
+            mc.QUALITY_CLASS_METRIC,
+            mc.QUALITY_CONFUSION,
+            mc.QUALITY_LABEL_COVERAGE,
+            mc.QUALITY_LABELLED,
+            mc.QUALITY_WINDOW_END,
+        )
+        families = {spec.name: _family(spec) for spec in specs}
+        for model, result in self.store.quality():
+            ids = (model.namespace, model.name, result.key.version, result.key.segment)
+            for name, value in sorted(result.metrics.values.items()):
+                _add(families[mc.QUALITY_METRIC.name], mc.QUALITY_METRIC, (*ids, name), value)
+            for cls, scores in result.metrics.per_class.items():
+                for name in ("precision", "recall", "f1"):
+                    spec = mc.QUALITY_CLASS_METRIC
+                    _add(families[spec.name], spec, (*ids, cls, name), getattr(scores, name))
+            classes = model.quality.classes if model.quality else ()
+            for i, row in enumerate(result.metrics.confusion):
+                for j, count in enumerate(row):
+                    spec = mc.QUALITY_CONFUSION
+                    _add(families[spec.name], spec, (*ids, classes[i], classes[j]), count)
+            _add(families[mc.QUALITY_LABEL_COVERAGE.name], mc.QUALITY_LABEL_COVERAGE, ids, result.coverage)
+            _add(families[mc.QUALITY_LABELLED.name], mc.QUALITY_LABELLED, ids, result.labelled)
+            _add(families[mc.QUALITY_WINDOW_END.name], mc.QUALITY_WINDOW_END, ids, result.end_us / 1e6)
+        yield from families.values()
+
+    def _histograms(self) -> Iterator[Metric]:
+        with self.stats.lock:
+            delays = {k: (h.cumulative(), h.total) for k, h in self.stats.label_delay.items()}
+            latency = {k: (h.cumulative(), h.total) for k, h in self.stats.latency.items()}
+            joins = {k: dict(v) for k, v in self.stats.label_join.items()}
+            pending = {k: dict(v) for k, v in self.stats.label_pending.items()}
+        for spec, histograms in ((mc.LABEL_DELAY, delays), (mc.PREDICTION_LATENCY, latency)):
+            family = _family(spec)
+            for labels, (buckets, total) in histograms.items():
+                base = dict(zip(spec.labels, labels, strict=True))
+                for le, count in buckets:
+                    family.add_sample(spec.name + "_bucket", {**base, "le": le}, count)
+                family.add_sample(spec.name + "_count", base, buckets[-1][1])
+                family.add_sample(spec.name + "_sum", base, total)
+            yield family
+        events = _family(mc.LABEL_JOIN_EVENTS)
+        for (namespace, name), counts in joins.items():
+            for event, value in counts.items():
+                _add(events, mc.LABEL_JOIN_EVENTS, (namespace, name, event), value)
+        yield events
+        waiting = _family(mc.LABEL_JOIN_PENDING)
+        for (namespace, name), kinds in pending.items():
+            for kind, value in kinds.items():
+                _add(waiting, mc.LABEL_JOIN_PENDING, (namespace, name, kind), value)
+        yield waiting
 
     def _window_metrics(self) -> Iterator[Metric]:
         families = {

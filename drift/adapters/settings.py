@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.settings import KafkaSettings
-from agent.wire.format import PREDICTIONS_TOPIC
+from agent.wire.format import LABELS_TOPIC, PREDICTIONS_TOPIC
 
 __all__ = ["AggregatorSettings"]
 
@@ -19,6 +19,8 @@ class AggregatorSettings:
         kafka: how to reach Kafka.
         group_id: the consumer group; aggregators in one group split the partitions (and so the models).
         topic: the predictions topic.
+        labels_topic: the ground-truth labels topic (partitioned like ``topic``: a model's labels
+            reach the aggregator that owns its predictions).
         checkpoint_topic: where partition checkpoints go
             (default ``modelmon.aggregator.<group>.checkpoints``).
         metrics_host, metrics_port: where ``/metrics`` is served (port 0 picks a free one).
@@ -41,6 +43,7 @@ class AggregatorSettings:
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     group_id: str = "modelmon-aggregator"
     topic: str = PREDICTIONS_TOPIC
+    labels_topic: str = LABELS_TOPIC
     checkpoint_topic: str | None = None
     metrics_host: str = "0.0.0.0"
     metrics_port: int = 9400

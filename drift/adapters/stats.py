@@ -6,7 +6,39 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
-__all__ = ["AggregatorStats"]
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["AggregatorStats", "Histogram"]
+
+
+@dataclass
+class Histogram:
+    """A Prometheus histogram with fixed bounds, filled a batch at a time (vectorized)."""
+
+    bounds: tuple[float, ...]
+    counts: npt.NDArray[np.int64] = field(init=False)  # per bucket, the last one above every bound
+    total: float = 0.0
+    count: int = 0
+
+    def __post_init__(self) -> None:
+        self.counts = np.zeros(len(self.bounds) + 1, dtype=np.int64)
+
+    def observe(self, values: npt.NDArray[np.float64]) -> None:
+        values = values[np.isfinite(values)]
+        # ``le`` buckets: a value equal to a bound belongs to that bound's bucket.
+        self.counts += np.bincount(
+            np.searchsorted(self.bounds, values, side="left"), minlength=self.counts.size
+        )
+        self.total += float(values.sum())
+        self.count += int(values.size)
+
+    def cumulative(self) -> list[tuple[str, int]]:
+        """(le, cumulative count) pairs, ``+Inf`` last, as the exposition format wants them."""
+        running = np.cumsum(self.counts)
+        return [(repr(float(b)), int(c)) for b, c in zip(self.bounds, running, strict=False)] + [
+            ("+Inf", int(running[-1]))
+        ]
 
 
 @dataclass
@@ -18,6 +50,12 @@ class AggregatorStats:
     records_rejected: Counter[tuple[str, str]] = field(default_factory=Counter)  # (topic, reason)
     commits: Counter[str] = field(default_factory=Counter)  # by topic
     sink_failures: Counter[str] = field(default_factory=Counter)  # by sink class (archive, store)
+    # (namespace, model) -> the label join's counts by event, and its pending rows by kind
+    label_join: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+    label_pending: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+    label_delay: dict[tuple[str, str], Histogram] = field(default_factory=dict)
+    # (namespace, model, version, status class) -> prediction latency
+    latency: dict[tuple[str, str, str, str], Histogram] = field(default_factory=dict)
     # (namespace, model, version, segment column) -> records beyond the segment's cardinality cap
     segment_overflow: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
     open_windows: int = 0

@@ -17,13 +17,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from agent.wire.format import (
+    ANY_VERSION,
     HEADER_SCHEMA_VERSION,
     HEADER_TRACEPARENT,
     REQUIRED_ENVELOPE,
     SCHEMA_VERSION,
 )
 
-__all__ = ["DecodedBatch", "RejectReason", "Rejection", "decode_predictions"]
+__all__ = ["DecodedBatch", "RejectReason", "Rejection", "decode_labels", "decode_predictions"]
 
 
 class RejectReason(StrEnum):
@@ -38,6 +39,7 @@ class RejectReason(StrEnum):
     WRONG_TYPE = "wrong_type"
     KEY_MISMATCH = "key_mismatch"
     UNKNOWN_MODEL = "unknown_model"
+    NO_QUALITY = "no_quality"  # labels for a model whose catalog entry has no quality section
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,23 @@ def decode_predictions(
     key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, bytes | None]]
 ) -> DecodedBatch | Rejection:
     """Decode one message of ``modelmon.predictions.v1``. Never raises for bad input."""
+    return _decode(key, value, headers, REQUIRED_ENVELOPE)
+
+
+def decode_labels(
+    key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, bytes | None]]
+) -> DecodedBatch | Rejection:
+    """Decode one message of ``modelmon.labels.v1``: as predictions, but ``model_version`` may be
+    absent (labels need not know the version; the prediction's applies). Never raises."""
+    return _decode(key, value, headers, ("request_id", "event_time", "model"))
+
+
+def _decode(
+    key: bytes | None,
+    value: bytes | None,
+    headers: Sequence[tuple[str, bytes | None]],
+    required: Sequence[str],
+) -> DecodedBatch | Rejection:
     version = _header(headers, HEADER_SCHEMA_VERSION)
     if version is None:
         return Rejection(RejectReason.MISSING_SCHEMA_VERSION, f"no {HEADER_SCHEMA_VERSION} header")
@@ -103,9 +122,11 @@ def decode_predictions(
         return Rejection(RejectReason.MALFORMED, f"not an Arrow IPC stream: {exc}")
     if table.num_rows == 0:
         return Rejection(RejectReason.EMPTY_BATCH, "the batch has no rows")
-    missing = [name for name in REQUIRED_ENVELOPE if name not in table.schema.names]
+    missing = [name for name in required if name not in table.schema.names]
     if missing:
         return Rejection(RejectReason.MISSING_COLUMN, f"missing envelope column(s) {missing}")
+    if "model_version" not in table.schema.names:
+        table = table.append_column("model_version", pa.array([ANY_VERSION] * table.num_rows, pa.string()))
     checked = _check_types(table)
     if isinstance(checked, Rejection):
         return checked
@@ -113,10 +134,9 @@ def decode_predictions(
     models = pc.unique(table.column("model").cast(pa.string())).drop_null()
     if len(models) != 1 or models[0].as_py() != model:
         return Rejection(RejectReason.KEY_MISMATCH, f"key {model!r}, rows of {models.to_pylist()[:5]}")
-    valid = pc.and_(
-        pc.and_(pc.is_valid(table.column("request_id")), pc.is_valid(table.column("event_time"))),
-        pc.is_valid(table.column("model_version")),
-    )
+    valid = pc.and_(pc.is_valid(table.column("request_id")), pc.is_valid(table.column("event_time")))
+    if "model_version" in required:
+        valid = pc.and_(valid, pc.is_valid(table.column("model_version")))
     kept = int(np.count_nonzero(valid.to_numpy(zero_copy_only=False)))
     rejected = table.num_rows - kept
     if rejected:

@@ -13,7 +13,7 @@ import pytest
 
 from agent.catalog.load import load_catalog
 from agent.publisher import Publisher
-from agent.sdk import log_predictions
+from agent.sdk import log_labels, log_predictions
 from agent.settings import PublisherSettings
 from deploy.prometheus import LocalPrometheus
 from deploy.services import AggregatorService
@@ -30,7 +30,9 @@ models:
     window: {size: 1s, allowed_lateness: 0s}
     drift: {min_window_records: 10}
     features: [{name: x, type: float}, {name: y, type: float}]
+    outputs: [{name: p, type: float}]
     reference: {path: reference.parquet}
+    quality: {task: classification, label: clicked, classes: [0, 1], scores: {"1": p}}
 """
 
 
@@ -51,6 +53,7 @@ def service(kafka_bootstrap, tmp_path_factory):
         kafka=kafka,
         group_id=f"g-{topic}",
         topic=topic,
+        labels_topic=f"{topic}.labels",
         metrics_host="127.0.0.1",
         metrics_port=0,
         poll_timeout_ms=100,
@@ -59,19 +62,27 @@ def service(kafka_bootstrap, tmp_path_factory):
         heartbeat_interval_ms=1_000,
     )
     running = AggregatorService.start(settings, catalog, partitions=1)
+    ids = [f"q{i}" for i in range(3000)]
+    clicked = rng.integers(0, 2, 3000)
     with Publisher(kafka, replace(PublisherSettings(), topic=topic)) as publisher:
         times = 1_700_000_000.0 + np.linspace(0, 2.999, 3000)
         log_predictions(
             publisher,
             "shop/ranker",
             {"x": rng.normal(1.0, 1, 3000), "y": rng.normal(0, 1, 3000)},
+            {"p": np.clip(clicked * 0.4 + rng.random(3000) * 0.6, 0, 1)},
             version="v1",
+            request_ids=ids,
             event_times=times,
             latencies=rng.gamma(2, 0.01, 3000),
             status_codes=np.where(rng.random(3000) < 0.05, 500, 200),
         )
         assert publisher.flush(30)
+    with Publisher(kafka, replace(PublisherSettings(), topic=settings.labels_topic)) as labels:
+        log_labels(labels, "shop/ranker", {"clicked": clicked}, request_ids=ids, event_times=times + 60)
+        assert labels.flush(30)
     wait_until(lambda: sum(s.windows for s in running.store.snapshot()) == 3, 60, what="three closed windows")
+    wait_until(lambda: sum(r.labelled for _, r in running.store.quality()) > 0, 60, what="realized quality")
     yield running
     running.stop()
 
@@ -84,6 +95,12 @@ def _exposition(port: int) -> str:
 def test_exposition_passes_promtool_check_metrics(service, promtool):
     text = _exposition(service.metrics_port)
     assert 'modelmon_feature_drift_score{feature="x"' in text
+    for family in (
+        "modelmon_quality_metric{",
+        "modelmon_prediction_latency_seconds_bucket{",
+        "modelmon_label_delay_seconds_bucket{",
+    ):
+        assert family in text, family
     checked = subprocess.run(
         [promtool, "check", "metrics"], input=text, capture_output=True, text=True, check=False
     )
@@ -93,7 +110,7 @@ def test_exposition_passes_promtool_check_metrics(service, promtool):
 def test_prometheus_scrapes_the_aggregator_and_promql_returns_the_drift_score(service, prometheus):
     (state,) = service.store.snapshot()
     result = state.latest
-    expected = {c.column: c.score for c in result.columns}
+    expected = {c.column: c.score for c in result.columns if c.role == "input"}
     with LocalPrometheus([f"127.0.0.1:{service.metrics_port}"]) as server:
         query = 'modelmon_feature_drift_score{namespace="shop",model="ranker",version="v1"}'
         wait_until(lambda: len(server.query(query)) == 2, 60, what="drift scores in Prometheus")
@@ -104,3 +121,13 @@ def test_prometheus_scrapes_the_aggregator_and_promql_returns_the_drift_score(se
         assert float(share[0]["value"][1]) == pytest.approx(0.5)
         p99 = server.query('modelmon_window_latency_seconds{model="ranker",quantile="0.99"}')
         assert float(p99[0]["value"][1]) == pytest.approx(result.latency.p99)
+        # The fixed-bucket histogram adds up across status classes (and pods) in PromQL.
+        total = server.query('sum(modelmon_prediction_latency_seconds_count{model="ranker"})')
+        assert float(total[0]["value"][1]) == 3000
+        quantile = server.query(
+            'histogram_quantile(0.5, sum by (le) (modelmon_prediction_latency_seconds_bucket{model="ranker"}))'
+        )
+        assert 0.01 < float(quantile[0]["value"][1]) < 0.05  # gamma(2, 0.01): median about 0.017
+        ((_, quality),) = service.store.quality()
+        accuracy = server.query('modelmon_quality_metric{model="ranker",metric="accuracy"}')
+        assert float(accuracy[0]["value"][1]) == pytest.approx(quality.metrics.values["accuracy"], rel=1e-12)

@@ -32,6 +32,7 @@ class Running:
             group_id=group,
             topic=topic,
             checkpoint_topic=f"{topic}.checkpoints",
+            labels_topic=f"{topic}.labels",
             poll_timeout_ms=100,
             commit_interval_seconds=0.2,
             idle_advance_seconds=1.0,
@@ -39,8 +40,11 @@ class Running:
             heartbeat_interval_ms=1_000,
         )
         self.sink = RecordingSink()
+        from drift.adapters.checkpoints import ensure_topic
+
+        ensure_topic(kafka, self.settings.labels_topic, partitions)
         checkpoints = KafkaCheckpointStore(kafka, self.settings.resolved_checkpoint_topic, partitions)
-        self.aggregator = Aggregator(self.settings, catalog, self.sink, checkpoints)
+        self.aggregator = Aggregator(self.settings, catalog, self.sink, checkpoints, quality_sink=self.sink)
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self.aggregator.run, args=(self.stop_event,), daemon=True)
         self.thread.start()

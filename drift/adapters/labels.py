@@ -1,0 +1,91 @@
+"""The aggregator's label side: joins per model, realized quality per window, and their counters.
+
+Called from the aggregator's loop with decoded batches; owns one :class:`LabelJoin` and one
+:class:`QualityWindows` per model that has a ``quality`` section, and publishes every changed
+window's :class:`QualityResult` to a :class:`QualitySink`. The join state lives in this process:
+after a restart or a hand-over the new owner starts with no pending predictions (see the issue's
+note: spilling it to disk is the next step).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Protocol
+
+import numpy as np
+
+from agent.catalog.model import ModelSpec
+from drift.adapters.stats import AggregatorStats, Histogram
+from drift.core.decode import DecodedBatch
+from drift.core.join import Joined, LabelJoin
+from drift.core.quality_windows import LABEL_DELAY_BUCKETS, QualityResult, QualityWindows
+
+__all__ = ["LabelTracker", "QualitySink"]
+
+log = logging.getLogger(__name__)
+
+
+class QualitySink(Protocol):
+    """Receives each window's realized quality whenever labels for it arrive."""
+
+    def publish_quality(self, model: ModelSpec, result: QualityResult) -> None: ...
+
+
+class LabelTracker:
+    """Joins and quality windows of every model with a quality section."""
+
+    def __init__(self, sink: QualitySink | None, stats: AggregatorStats) -> None:
+        self.sink = sink
+        self.stats = stats
+        self._models: dict[str, tuple[LabelJoin, QualityWindows]] = {}
+
+    def _state(self, model: ModelSpec) -> tuple[LabelJoin, QualityWindows]:
+        state = self._models.get(model.identity)
+        if state is None:
+            state = self._models[model.identity] = (LabelJoin(model), QualityWindows(model))
+        return state
+
+    def on_predictions(self, model: ModelSpec, batch: DecodedBatch) -> None:
+        """Hold a batch of predictions for their labels (models with a quality section only)."""
+        if model.quality is None:
+            return
+        join, windows = self._state(model)
+        windows.count_predictions(batch.frame["model_version"].astype(str).to_numpy(), batch.event_us)
+        self._publish(model, join, windows, join.add_predictions(batch.frame, batch.event_us))
+
+    def on_labels(self, model: ModelSpec, batch: DecodedBatch) -> None:
+        join, windows = self._state(model)
+        self._publish(model, join, windows, join.add_labels(batch.frame, batch.event_us))
+
+    def _publish(self, model: ModelSpec, join: LabelJoin, windows: QualityWindows, joined: Joined) -> None:
+        if len(joined):
+            with self.stats.lock:
+                delay = self.stats.label_delay.setdefault(
+                    (model.namespace, model.name), Histogram(LABEL_DELAY_BUCKETS)
+                )
+                delay.observe(joined.delay_seconds)
+            for result in windows.add(joined, join.versions):
+                if self.sink is not None:
+                    self.sink.publish_quality(model, result)
+        self._update_stats(model, join)
+
+    def _update_stats(self, model: ModelSpec, join: LabelJoin) -> None:
+        with self.stats.lock:
+            self.stats.label_join[(model.namespace, model.name)] = dataclasses.asdict(join.counts)
+            self.stats.label_pending[(model.namespace, model.name)] = {
+                "predictions": join.pending_predictions,
+                "labels": join.pending_labels,
+            }
+
+    def expire(self) -> None:
+        """Give up what waited past each model's lateness bound; forget windows no label can reach."""
+        for join, windows in self._models.values():
+            join.expire()
+            if join.watermark_us is not None:
+                windows.expire(join.watermark_us)
+            self._update_stats(join.model, join)
+
+    @property
+    def pending_bytes(self) -> int:
+        return int(np.sum([join.nbytes for join, _ in self._models.values()]))
