@@ -11,6 +11,7 @@ import logging
 import math
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -19,11 +20,11 @@ import numpy as np
 from agent.catalog.load import load_catalog
 from agent.catalog.model import Catalog, ModelSpec, WindowSpec
 from agent.publisher import Publisher
-from agent.sdk import log_predictions
+from agent.sdk import log_labels, log_predictions
 from agent.settings import KafkaSettings, PublisherSettings
 from deploy.broker import LocalBroker
 from deploy.config import Settings
-from deploy.demo_data import demo_batch, demo_reference
+from deploy.demo_data import demo_batch, demo_labels, demo_reference
 from deploy.prometheus import LocalPrometheus, prometheus_binary
 from deploy.services import AggregatorService
 from drift.core.results import DriftStatus
@@ -49,6 +50,7 @@ class DemoOptions:
     metrics_port: int = 9400
     workdir: Path = Path(".modelmon-demo")  # the window archive and the drift report go here
     html_report: bool = True  # write Evidently's report of the last window at the end (if installed)
+    label_delay: float = 5.0  # seconds from a prediction to its ground-truth label
 
 
 @dataclass
@@ -56,6 +58,7 @@ class DemoReport:
     """What the demo did, for its summary and its test."""
 
     sent: int = 0
+    labels_sent: int = 0
     windows: int = 0
     max_drift_share_before: float = 0.0
     max_drift_share_after: float = 0.0
@@ -64,6 +67,18 @@ class DemoReport:
     segments: int = 0  # segment windows closed
     multivariate_alarms_before: int = 0  # multivariate drift flagged before drift was injected
     report_path: Path | None = None
+    # realized accuracy of the latest labelled window before / after the injected drift
+    accuracy_before: float | None = None
+    accuracy_after: float | None = None
+
+
+def _has_labels(path: Path, model: ModelSpec) -> bool:
+    """The demo's reference exists and holds its labels (older demos wrote it without them)."""
+    if not path.exists():
+        return False
+    import pyarrow.parquet as pq
+
+    return model.quality is None or model.quality.label in pq.read_schema(path).names
 
 
 def _prepare_catalog(options: DemoOptions) -> Catalog:
@@ -71,7 +86,11 @@ def _prepare_catalog(options: DemoOptions) -> Catalog:
     for model in catalog:
         for version in model.versions:
             reference = model.reference_for(version)
-            if reference is not None and not reference.path.exists():
+            if (
+                reference is not None
+                and reference.path is not None
+                and not _has_labels(reference.path, model)
+            ):
                 reference.path.parent.mkdir(parents=True, exist_ok=True)
                 demo_reference().to_parquet(reference.path, index=False)
                 print(f"  wrote the reference dataset {reference.path}")
@@ -82,31 +101,64 @@ def _prepare_catalog(options: DemoOptions) -> Catalog:
 
 
 def _traffic(
-    publisher: Publisher,
+    publishers: tuple[Publisher, Publisher],
     model: ModelSpec,
     options: DemoOptions,
     start: float,
     stop: threading.Event,
     report: DemoReport,
 ) -> None:
+    """Predictions at the demo's rate; each one's label follows ``label_delay`` seconds later."""
+    predictions, labels = publishers
     rng = np.random.default_rng(42)
     batch = max(1, int(options.rate / 10))
+    waiting: deque[tuple[float, np.ndarray, np.ndarray]] = deque()
+    sequence = 0
     while not stop.is_set():
-        drifted = time.time() - start >= options.drift_after
+        now = time.time()
+        drifted = now - start >= options.drift_after
         features, outputs = demo_batch(rng, batch, drifted=drifted)
-        latencies = rng.gamma(2.0, 0.01, batch)
-        statuses = np.where(rng.random(batch) < 0.01, 500, 200)
+        ids = np.array([f"demo-{sequence + i}" for i in range(batch)])
+        sequence += batch
         report.sent += log_predictions(
-            publisher,
+            predictions,
             model.identity,
             features,
             outputs,
             version=model.versions[0],
-            latencies=latencies,
-            status_codes=statuses,
+            request_ids=ids,
+            latencies=rng.gamma(2.0, 0.01, batch),
+            status_codes=np.where(rng.random(batch) < 0.01, 500, 200),
             spec=model,
         )
+        if model.quality is not None:
+            waiting.append(
+                (now + options.label_delay, ids, demo_labels(rng, outputs["score"], drifted=drifted))
+            )
+            while waiting and waiting[0][0] <= now:
+                _, due_ids, truth = waiting.popleft()
+                report.labels_sent += log_labels(
+                    labels, model.identity, {model.quality.label: truth}, request_ids=due_ids
+                )
         stop.wait(0.1)
+
+
+def _quality_line(service: AggregatorService, model: ModelSpec, report: DemoReport, drift_at: float) -> str:
+    """The realized accuracy of the latest labelled window, and the estimate before labels."""
+    parts = []
+    for spec, result in service.store.quality():
+        if spec.identity != model.identity or "accuracy" not in result.metrics.values:
+            continue
+        accuracy = result.metrics.values["accuracy"]
+        if result.end_us / 1e6 <= drift_at:
+            report.accuracy_before = accuracy
+        elif result.key.start_us / 1e6 >= drift_at:
+            report.accuracy_after = accuracy
+        parts.append(
+            f"accuracy realized {accuracy:.2f} (window ending {time.strftime('%H:%M:%S', time.localtime(result.end_us / 1e6))}, "
+            f"{result.coverage:.0%} labelled)"
+        )
+    return ("\n           " + " | ".join(parts)) if parts else ""
 
 
 def _summary(service: AggregatorService, model: ModelSpec, report: DemoReport, drifting: bool) -> str:
@@ -220,15 +272,19 @@ def run_demo(options: DemoOptions, settings: Settings, *, stop: threading.Event 
     else:
         print("  prometheus  not installed (apt-get install prometheus) — metrics are still on the URL above")
     publisher = Publisher(kafka, PublisherSettings())
+    label_publisher = Publisher(kafka, PublisherSettings(topic=aggregator_settings.labels_topic))
     start = time.time()
     print(
         f"  model       {model.identity} at {options.rate:,.0f} predictions/s; "
-        f"drift injected after {options.drift_after:.0f}s (income ×1.6, age +8)"
+        f"drift injected after {options.drift_after:.0f}s (income ×1.6, age +8, and defaults "
+        f"more likely than scored); labels {options.label_delay:.0f}s after their predictions"
     )
     print("  waiting for the consumer group to form and the first window to close …")
     traffic_stop = threading.Event()
     traffic = threading.Thread(
-        target=_traffic, args=(publisher, model, options, start, traffic_stop, report), daemon=True
+        target=_traffic,
+        args=((publisher, label_publisher), model, options, start, traffic_stop, report),
+        daemon=True,
     )
     traffic.start()
     try:
@@ -245,6 +301,7 @@ def run_demo(options: DemoOptions, settings: Settings, *, stop: threading.Event 
                     report,
                     time.time() - start >= options.drift_after + model.window.size_seconds,
                 )
+                + _quality_line(service, model, report, start + options.drift_after)
             )
     except KeyboardInterrupt:
         print("  interrupted")
@@ -252,6 +309,7 @@ def run_demo(options: DemoOptions, settings: Settings, *, stop: threading.Event 
         traffic_stop.set()
         traffic.join(5)
         publisher.close(10)
+        label_publisher.close(10)
         service.stop()
         if options.html_report:
             report.report_path = _write_html_report(service, catalog, model, options.workdir)
@@ -263,6 +321,6 @@ def run_demo(options: DemoOptions, settings: Settings, *, stop: threading.Event 
         f"done: {report.sent:,} predictions sent, {report.windows} windows closed "
         f"(and {report.segments} segment windows); max drift share "
         f"{report.max_drift_share_before:.2f} before the injected drift, "
-        f"{report.max_drift_share_after:.2f} after"
+        f"{report.max_drift_share_after:.2f} after; {report.labels_sent:,} labels sent"
     )
     return report

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["REGIONS", "demo_batch", "demo_reference"]
+__all__ = ["REGIONS", "demo_batch", "demo_labels", "demo_reference"]
 
 REGIONS = np.array(["north", "south", "east", "west"])
 
@@ -32,6 +32,15 @@ def demo_batch(
 
 
 def demo_reference(rows: int = 20_000, seed: int = 7) -> pd.DataFrame:
-    """The training data the demo model's reference profile is built from."""
-    features, outputs = demo_batch(np.random.default_rng(seed), rows, drifted=False)
-    return pd.DataFrame(features | outputs)
+    """The training data the demo model's reference profile is built from, with its labels."""
+    rng = np.random.default_rng(seed)
+    features, outputs = demo_batch(rng, rows, drifted=False)
+    return pd.DataFrame(features | outputs | {"defaulted": demo_labels(rng, outputs["score"], drifted=False)})
+
+
+def demo_labels(rng: np.random.Generator, scores: np.ndarray, *, drifted: bool) -> np.ndarray:
+    """Whether each customer defaulted. The model is calibrated until the drift, which also changes
+    the world: defaults become far more likely than its scores say, so its accuracy drops."""
+    logit = np.log(scores / (1.0 - scores))
+    truth = 1.0 / (1.0 + np.exp(-(logit + (2.0 if drifted else 0.0))))
+    return (rng.random(scores.size) < truth).astype(np.int64)

@@ -20,10 +20,14 @@ def test_demo_shows_drift_only_after_injection(kafka_bootstrap, capsys, tmp_path
         metrics_port=0,
         rate=1000,
         workdir=tmp_path,
+        label_delay=2,
     )
     report = run_demo(options, settings)
     assert report.windows >= 5
     assert report.max_drift_share_before < 0.5 <= report.max_drift_share_after
+    # labels joined: the realized accuracy drops after the drift (the world changed, the model did not)
+    assert report.labels_sent > 0 and report.accuracy_before is not None and report.accuracy_after is not None
+    assert report.accuracy_before > report.accuracy_after + 0.1
     assert report.multivariate_alarms_before == 0  # the PCA band and the classifier stay quiet
     assert report.segments >= 4 * 3  # one window per region, per closed window
     html = report.report_path.read_text() if report.report_path else ""
