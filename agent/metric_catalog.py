@@ -188,6 +188,30 @@ QUALITY_WINDOW_END: Final = MetricSpec(
     WINDOW_LABELS,
     "seconds",
 )
+QUALITY_ESTIMATE: Final = MetricSpec(
+    "modelmon_quality_estimate",
+    "gauge",
+    "Quality of the model's last closed window estimated from its scores before labels arrive (CBPE), by metric.",
+    (*WINDOW_LABELS, "metric"),
+)
+QUALITY_ESTIMATE_LOWER: Final = MetricSpec(
+    "modelmon_quality_estimate_lower",
+    "gauge",
+    "Lower end of the estimate's band (3 sampling errors, from the reference's spread).",
+    (*WINDOW_LABELS, "metric"),
+)
+QUALITY_ESTIMATE_UPPER: Final = MetricSpec(
+    "modelmon_quality_estimate_upper",
+    "gauge",
+    "Upper end of the estimate's band.",
+    (*WINDOW_LABELS, "metric"),
+)
+QUALITY_ESTIMATE_ERROR: Final = MetricSpec(
+    "modelmon_quality_estimate_error",
+    "gauge",
+    "Realized minus estimated metric of the latest window that has both (the estimate, reconciled with the labels).",
+    (*WINDOW_LABELS, "metric"),
+)
 LABEL_JOIN_EVENTS: Final = MetricSpec(
     "modelmon_label_join_events_total",
     "counter",
@@ -290,6 +314,10 @@ ALL_METRICS: Final = (
     QUALITY_LABEL_COVERAGE,
     QUALITY_LABELLED,
     QUALITY_WINDOW_END,
+    QUALITY_ESTIMATE,
+    QUALITY_ESTIMATE_LOWER,
+    QUALITY_ESTIMATE_UPPER,
+    QUALITY_ESTIMATE_ERROR,
     LABEL_JOIN_EVENTS,
     LABEL_JOIN_PENDING,
     LABEL_DELAY,

@@ -22,7 +22,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from drift_vs_evidently import PeakRss  # noqa: E402
+from drift_vs_evidently import PeakRss
 
 BATCH = 10_000
 CATALOG = """
@@ -91,12 +91,19 @@ def run_dict(rows: int) -> dict[str, float]:
             if pending.pop(request, None) is not None:
                 joined += int(label) >= 0
     seconds = time.perf_counter() - start
-    return {"labels_per_s": rows / seconds, "joined": joined, "bytes_per_pending_rss": memory.mb * 1_048_576 / rows}
+    return {
+        "labels_per_s": rows / seconds,
+        "joined": joined,
+        "bytes_per_pending_rss": memory.mb * 1_048_576 / rows,
+    }
 
 
 def measure(engine: str, rows: int) -> dict[str, float]:
     out = subprocess.run(
-        [sys.executable, __file__, "--child", engine, "--rows", str(rows)], capture_output=True, text=True, check=True
+        [sys.executable, __file__, "--child", engine, "--rows", str(rows)],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 

@@ -16,6 +16,7 @@ Environment variables (each overrides the YAML value):
 ``MODELMON_AGGREGATOR_GROUP``          consumer group of the aggregators
 ``MODELMON_METRICS_PORT``              port of the aggregator's ``/metrics``
 ``MODELMON_ARCHIVE_DIR``               directory of the aggregator's window archive
+``MODELMON_LABEL_API_TOKEN_FILE``      token file of the label HTTP endpoint (unset: off)
 =====================================  ==========================================
 """
 
@@ -50,6 +51,7 @@ _ENV_AGGREGATOR = {
     "MODELMON_AGGREGATOR_GROUP": "group_id",
     "MODELMON_METRICS_PORT": "metrics_port",
     "MODELMON_ARCHIVE_DIR": "archive_dir",
+    "MODELMON_LABEL_API_TOKEN_FILE": "label_api_token_file",
 }
 
 

@@ -70,6 +70,7 @@ class DemoReport:
     # realized accuracy of the latest labelled window before / after the injected drift
     accuracy_before: float | None = None
     accuracy_after: float | None = None
+    estimated_before: float | None = None  # CBPE's accuracy estimate of the latest window before drift
 
 
 def _has_labels(path: Path, model: ModelSpec) -> bool:
@@ -183,13 +184,21 @@ def _summary(service: AggregatorService, model: ModelSpec, report: DemoReport, d
         else:
             report.max_drift_share_before = max(report.max_drift_share_before, share)
             report.multivariate_alarms_before += sum(m.drifted for m in result.multivariate)
+            for estimate in result.estimates:
+                if estimate.metric == "accuracy":
+                    report.estimated_before = estimate.value
         p99 = f"{result.latency.p99 * 1000:.0f}ms" if result.latency else "-"
         names = {"pca_reconstruction": "pca", "domain_classifier": "auc"}
         joint = "".join(
             f" | {names.get(m.method, m.method)} {m.score:.2f}{'*' if m.drifted else ''}"
             for m in result.multivariate
         )
-        line += f" | drift share {share:.2f}{joint} | p99 {p99} | {scores}"
+        estimated = "".join(
+            f" | accuracy estimated {e.value:.2f} [{e.lower:.2f}, {e.upper:.2f}]"
+            for e in result.estimates
+            if e.metric == "accuracy"
+        )
+        line += f" | drift share {share:.2f}{joint} | p99 {p99}{estimated} | {scores}"
         segments = sorted(
             (s.latest.key.segment, s.latest.drift_share)
             for s in states

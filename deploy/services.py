@@ -1,4 +1,5 @@
-"""Assemble the aggregator process from settings: checkpoints, the Kafka loop, the metrics server."""
+"""Assemble the aggregator process from settings: checkpoints, the Kafka loop, the metrics server
+and, when a token file is set, the label HTTP endpoint."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.catalog.model import Catalog
+from agent.publisher import Publisher
+from agent.settings import PublisherSettings
 from drift.adapters.aggregator import Aggregator, WindowSink
 from drift.adapters.archive import FanOutSink, WindowArchive
 from drift.adapters.checkpoints import KafkaCheckpointStore, ensure_topic
+from drift.adapters.label_http import LabelApi
 from drift.adapters.prometheus import ResultStore, serve_metrics
 from drift.adapters.settings import AggregatorSettings
 from drift.adapters.stats import AggregatorStats
@@ -35,6 +39,7 @@ class AggregatorService:
     server: Any
     failed: threading.Event
     archive: WindowArchive | None = None
+    label_api: LabelApi | None = None
 
     @property
     def alive(self) -> bool:
@@ -44,7 +49,8 @@ class AggregatorService:
     def start(
         cls, settings: AggregatorSettings, catalog: Catalog, partitions: int = DEFAULT_PARTITIONS
     ) -> AggregatorService:
-        """Create the topics if needed, serve ``/metrics`` and start consuming in a thread."""
+        """Create the topics if needed, serve ``/metrics`` (and ``POST /v1/labels`` when
+        ``label_api_token_file`` is set) and start consuming in a thread."""
         count = ensure_topic(settings.kafka, settings.topic, partitions)
         # Labels are keyed like predictions; as many partitions put a model's labels with its predictions.
         ensure_topic(settings.kafka, settings.labels_topic, count)
@@ -62,6 +68,12 @@ class AggregatorService:
                 settings.archive_dir,
                 settings.archive_keep_windows or "all",
             )
+        try:
+            label_api = _start_label_api(settings, catalog)
+        except BaseException:
+            server.shutdown()
+            server.server_close()
+            raise
         aggregator = Aggregator(settings, catalog, sink, checkpoints, stats=stats, quality_sink=store)
         stop = threading.Event()
         failed = threading.Event()
@@ -78,10 +90,36 @@ class AggregatorService:
         log.info(
             "aggregator: group %s, topic %s, metrics on port %d", settings.group_id, settings.topic, port
         )
-        return cls(aggregator, store, stats, port, stop, thread, server, failed, archive)
+        return cls(aggregator, store, stats, port, stop, thread, server, failed, archive, label_api)
 
     def stop(self, timeout: float = 30.0) -> None:
+        if self.label_api is not None:  # first: no new labels, and those accepted are sent
+            self.label_api.stop()
+            self.label_api.publisher.close(timeout)
         self.stop_event.set()
         self.thread.join(timeout)
         self.server.shutdown()
         self.server.server_close()
+
+
+def _start_label_api(settings: AggregatorSettings, catalog: Catalog) -> LabelApi | None:
+    """The label HTTP endpoint with its own publisher to the labels topic, or None when it is off."""
+    if settings.label_api_token_file is None:
+        log.info("label HTTP endpoint disabled (no label_api_token_file)")
+        return None
+    publisher = Publisher(
+        settings.kafka, PublisherSettings(topic=settings.labels_topic, producer_name="modelmon-label-api")
+    )
+    try:
+        return LabelApi(
+            catalog,
+            publisher,
+            settings.label_api_token_file,
+            host=settings.label_api_host,
+            port=settings.label_api_port,
+            tls_cert_file=settings.label_api_tls_cert_file,
+            tls_key_file=settings.label_api_tls_key_file,
+        ).start()
+    except BaseException:
+        publisher.close(5.0)
+        raise

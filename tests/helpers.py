@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -13,7 +17,7 @@ from deploy.processes import wait_until
 from drift.core.quality_windows import QualityResult
 from drift.core.results import WindowResult
 
-__all__ = ["RecordingSink", "small_catalog", "wait_until"]
+__all__ = ["RecordingSink", "aggregator_process", "small_catalog", "wait_until"]
 
 
 def small_catalog(models: int = 1, window: str = "1s", lateness: str = "0s", min_records: int = 5) -> Catalog:
@@ -51,3 +55,22 @@ class RecordingSink:
     def records(self) -> int:
         with self.lock:
             return sum(r.records for r in self.results)
+
+
+def aggregator_process(
+    settings: Path, catalog: Path, bootstrap: str, port: int, group: str
+) -> subprocess.Popen[str]:
+    """``modelmon aggregator run`` as a real process, configured by its settings file and env."""
+    env = os.environ | {
+        "MODELMON_KAFKA_BOOTSTRAP": bootstrap,
+        "MODELMON_METRICS_PORT": str(port),
+        "MODELMON_AGGREGATOR_GROUP": group,
+    }
+    command = [sys.executable, "-m", "deploy.cli", "--config", str(settings), "aggregator", "run"]
+    return subprocess.Popen(
+        [*command, "--catalog", str(catalog)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )

@@ -22,6 +22,7 @@ import pandas as pd
 from agent.catalog.model import Catalog, ModelSpec, WindowSpec
 from agent.metric_catalog import LATENCY_BUCKETS
 from drift.adapters.checkpoints import CheckpointStore
+from drift.adapters.join_store import JoinSnapshots
 from drift.adapters.labels import LabelTracker, QualitySink
 from drift.adapters.references import ReferenceCache
 from drift.adapters.settings import AggregatorSettings
@@ -75,7 +76,12 @@ class Aggregator:
         self._last_commit = 0.0
         self._pending: set[int] = set()
         self.labels = LabelTracker(quality_sink, self.stats)
-        self._label_offsets: dict[int, int] = {}  # labels partition -> next offset to commit
+        self._label_offsets: dict[int, int] = {}  # labels partition -> next offset to consume
+        # What may be committed on the labels topic: up to the last snapshot when there are snapshots.
+        self._label_committable: dict[int, int] = {}
+        self._join_from: dict[int, int] = {}  # predictions at or after this offset go to the join
+        self._snapshots = JoinSnapshots(settings.join_state_dir) if settings.join_state_dir else None
+        self._last_snapshot = 0.0
         self.assigned = threading.Event()  # set once partitions were first assigned
 
     def _make_consumer(self) -> Any:
@@ -116,30 +122,67 @@ class Aggregator:
             tp = TopicPartition(self.settings.topic, partition)
             fetched = polled.pop(tp, None)
             checkpoint = self.checkpoints.load(partition)
-            if checkpoint is not None:
-                state = PartitionWindows(
-                    partition,
-                    self._window_for,
-                    idle_advance_seconds=self.settings.idle_advance_seconds,
-                    checkpoint=checkpoint,
+            state = PartitionWindows(
+                partition,
+                self._window_for,
+                idle_advance_seconds=self.settings.idle_advance_seconds,
+                checkpoint=checkpoint,
+            )
+            start = checkpoint.safe_offset if checkpoint else (fetched[0].offset if fetched else None)
+            self._join_from[partition] = checkpoint.replay_until if checkpoint else 0
+            snapshot = self._snapshots.load(partition, self.catalog) if self._snapshots else None
+            if snapshot is not None:
+                # Predictions after the snapshot go to the join again: read from there if earlier.
+                self.labels.restore(partition, snapshot.models)
+                self._join_from[partition] = snapshot.predictions_until
+                start = (
+                    snapshot.predictions_until if start is None else min(start, snapshot.predictions_until)
                 )
-                self._consumer.seek(tp, checkpoint.safe_offset)
-                log.info("partition %d: resuming from %s", partition, checkpoint)
-            else:
-                state = PartitionWindows(
-                    partition,
-                    self._window_for,
-                    idle_advance_seconds=self.settings.idle_advance_seconds,
-                )
-                if fetched:
-                    self._consumer.seek(tp, fetched[0].offset)
-                log.info("partition %d: no checkpoint, starting at the group's position", partition)
+                self._resume_labels(partition, snapshot.labels_until, polled)
+            if start is not None:
+                self._consumer.seek(tp, start)
+            log.info(
+                "partition %d: resuming from %s (join snapshot: %s)",
+                partition,
+                checkpoint,
+                snapshot is not None,
+            )
             self._states[partition] = state
         self._pending.clear()
         with self.stats.lock:
             self.stats.partitions[self.settings.topic] = len(self._states)
         if self._states:
             self.assigned.set()
+
+    def _resume_labels(self, partition: int, offset: int | None, polled: dict[Any, Any]) -> None:
+        """Read a partition's labels again from what its join snapshot covers."""
+        from kafka import TopicPartition
+
+        tp = TopicPartition(self.settings.labels_topic, partition)
+        polled.pop(tp, None)
+        if offset is not None and tp in self._consumer.assignment():
+            self._consumer.seek(tp, offset)
+            self._label_offsets[partition] = self._label_committable[partition] = offset
+
+    def _snapshot(self, partitions: list[int]) -> None:
+        """Save the label side of ``partitions``; the labels topic may then be committed up to it."""
+        if self._snapshots is None:
+            return
+        for partition in partitions:
+            state = self._states.get(partition)
+            if state is None or state.next_offset is None:
+                continue
+            labels_until = self._label_offsets.get(partition)
+            try:
+                self._snapshots.save(
+                    partition, self.labels.models_of(partition), state.next_offset, labels_until
+                )
+            except OSError as exc:  # the previous snapshot stays; labels are not committed past it
+                log.warning("join snapshot of partition %d failed: %s", partition, exc)
+                continue
+            if labels_until is not None:
+                self._label_committable[partition] = labels_until
+        self._last_snapshot = self._clock()
 
     def _on_revoked(self, revoked: Any) -> None:
         # On the IO thread, while the poll thread waits in poll(): the state is ours to touch, but
@@ -152,15 +195,18 @@ class Aggregator:
         self._commit_labels(label_partitions, sync=False)
         for partition in label_partitions:
             self._label_offsets.pop(partition, None)
+            self._label_committable.pop(partition, None)
 
     def _hand_over(self, partitions: list[int], *, sync: bool = True) -> None:
         """Publish what is closed, checkpoint the rest and let the partitions go."""
         if not partitions:
             return
         self._close_windows(self._clock(), partitions)
+        self._snapshot(partitions)
         self._commit(partitions, sync=sync)
         for partition in partitions:
             del self._states[partition]
+            self.labels.drop(partition)
         with self.stats.lock:
             self.stats.partitions[self.settings.topic] = len(self._states)
         log.info("handed over partitions %s", partitions)
@@ -210,6 +256,8 @@ class Aggregator:
         self._close_windows(now, list(self._states))
         if self._dirty and now - self._last_commit >= self.settings.commit_interval_seconds:
             self.labels.expire()
+            if now - self._last_snapshot >= self.settings.join_snapshot_seconds:
+                self._snapshot(list(self._states))
             self._commit(list(self._states))
             self._commit_labels(list(self._label_offsets))
         self._update_gauges(polled)
@@ -235,15 +283,16 @@ class Aggregator:
             return
         replay = message.offset < state.replay_until
         outcome = state.add(message.offset, decoded, now_us)
-        if replay:
-            return
         model = self.catalog.get(decoded.model)
-        if model is not None:
-            self._observe_latency(model, decoded)
+        if model is not None and message.offset >= self._join_from.get(state.partition, 0):
             try:
-                self.labels.on_predictions(model, decoded)
+                self.labels.on_predictions(model, decoded, state.partition)
             except Exception:  # a bug in the label side must not stop drift
                 log.exception("holding predictions of %s for their labels failed", model.identity)
+        if replay:
+            return
+        if model is not None:
+            self._observe_latency(model, decoded)
         with self.stats.lock:
             self.stats.messages[topic] += 1
             if outcome.late:
@@ -274,7 +323,7 @@ class Aggregator:
             return
         assert model is not None
         try:
-            self.labels.on_labels(model, decoded)
+            self.labels.on_labels(model, decoded, message.partition)
         except Exception:  # one bad batch must not stop the loop; its rows are counted
             log.exception("joining labels of %s failed", model.identity)
             with self.stats.lock:
@@ -307,10 +356,11 @@ class Aggregator:
         from kafka import TopicPartition
         from kafka.structs import OffsetAndMetadata
 
+        committable = self._label_committable if self._snapshots else self._label_offsets
         offsets = {
-            TopicPartition(self.settings.labels_topic, p): OffsetAndMetadata(self._label_offsets[p], "", -1)
+            TopicPartition(self.settings.labels_topic, p): OffsetAndMetadata(committable[p], "", -1)
             for p in partitions
-            if p in self._label_offsets
+            if p in committable
         }
         if not offsets:
             return

@@ -2,9 +2,8 @@
 
 Called from the aggregator's loop with decoded batches; owns one :class:`LabelJoin` and one
 :class:`QualityWindows` per model that has a ``quality`` section, and publishes every changed
-window's :class:`QualityResult` to a :class:`QualitySink`. The join state lives in this process:
-after a restart or a hand-over the new owner starts with no pending predictions (see the issue's
-note: spilling it to disk is the next step).
+window's :class:`QualityResult` to a :class:`QualitySink`. With a snapshot directory the aggregator
+saves and restores it per partition (:mod:`drift.adapters.join_store`).
 """
 
 from __future__ import annotations
@@ -39,6 +38,7 @@ class LabelTracker:
         self.sink = sink
         self.stats = stats
         self._models: dict[str, tuple[LabelJoin, QualityWindows]] = {}
+        self._partition_of: dict[str, int] = {}  # model identity -> its input partition
 
     def _state(self, model: ModelSpec) -> tuple[LabelJoin, QualityWindows]:
         state = self._models.get(model.identity)
@@ -46,15 +46,34 @@ class LabelTracker:
             state = self._models[model.identity] = (LabelJoin(model), QualityWindows(model))
         return state
 
-    def on_predictions(self, model: ModelSpec, batch: DecodedBatch) -> None:
+    def models_of(self, partition: int) -> dict[str, tuple[LabelJoin, QualityWindows]]:
+        """The label side of the models on ``partition`` (for a snapshot)."""
+        return {m: state for m, state in self._models.items() if self._partition_of.get(m) == partition}
+
+    def restore(self, partition: int, models: dict[str, tuple[LabelJoin, QualityWindows]]) -> None:
+        """Take over a partition's snapshot (replacing what this process held for those models)."""
+        for identity, state in models.items():
+            self._models[identity] = state
+            self._partition_of[identity] = partition
+            self._update_stats(state[0].model, state[0])
+
+    def drop(self, partition: int) -> None:
+        """Forget the models of a partition handed over to another aggregator."""
+        for identity in [m for m, p in self._partition_of.items() if p == partition]:
+            self._models.pop(identity, None)
+            del self._partition_of[identity]
+
+    def on_predictions(self, model: ModelSpec, batch: DecodedBatch, partition: int = 0) -> None:
         """Hold a batch of predictions for their labels (models with a quality section only)."""
         if model.quality is None:
             return
+        self._partition_of[model.identity] = partition
         join, windows = self._state(model)
         windows.count_predictions(batch.frame["model_version"].astype(str).to_numpy(), batch.event_us)
         self._publish(model, join, windows, join.add_predictions(batch.frame, batch.event_us))
 
-    def on_labels(self, model: ModelSpec, batch: DecodedBatch) -> None:
+    def on_labels(self, model: ModelSpec, batch: DecodedBatch, partition: int = 0) -> None:
+        self._partition_of[model.identity] = partition
         join, windows = self._state(model)
         self._publish(model, join, windows, join.add_labels(batch.frame, batch.event_us))
 

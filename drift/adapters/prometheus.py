@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,8 @@ from drift.core.quality_windows import QualityResult
 from drift.core.results import DriftStatus, WindowResult
 
 __all__ = ["ModelmonCollector", "ResultStore", "serve_metrics"]
+
+_RECONCILED_WINDOWS = 10_000  # estimates kept for reconciliation (per aggregator, all models)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +53,18 @@ class ResultStore:
         self._lock = threading.Lock()
         self._states: dict[tuple[str, str, str], ModelVersionState] = {}
         self._quality: dict[tuple[str, str], tuple[ModelSpec, QualityResult]] = {}
+        # Estimates of recent windows, to reconcile with the realized metrics when labels arrive.
+        self._estimates: OrderedDict[tuple[str, str, int], dict[str, float]] = OrderedDict()
+        self._errors: dict[tuple[str, str], tuple[ModelSpec, int, dict[str, float]]] = {}
 
     def publish(self, model: ModelSpec, result: WindowResult, frame: object = None) -> None:
         key = (result.key.model, result.key.version, result.key.segment)
+        if result.estimates and not result.key.segment:
+            with self._lock:
+                window = (result.key.model, result.key.version, result.key.start_us)
+                self._estimates[window] = {e.metric: e.value for e in result.estimates}
+                while len(self._estimates) > _RECONCILED_WINDOWS:
+                    self._estimates.popitem(last=False)
         fresh = result.records if result.fresh_records is None else result.fresh_records
         with self._lock:
             state = self._states.get(key)
@@ -80,6 +92,16 @@ class ResultStore:
             return
         key = (result.key.model, result.key.version)
         with self._lock:
+            estimated = self._estimates.get((*key, result.key.start_us))
+            if estimated is not None:
+                errors = {
+                    m: result.metrics.values[m] - v
+                    for m, v in estimated.items()
+                    if m in result.metrics.values
+                }
+                previous = self._errors.get(key)
+                if errors and (previous is None or previous[1] <= result.key.start_us):
+                    self._errors[key] = (model, result.key.start_us, errors)
             current = self._quality.get(key)
             if current is None or current[1].key.start_us <= result.key.start_us:
                 self._quality[key] = (model, result)
@@ -87,6 +109,11 @@ class ResultStore:
     def quality(self) -> list[tuple[ModelSpec, QualityResult]]:
         with self._lock:
             return list(self._quality.values())
+
+    def estimate_errors(self) -> list[tuple[ModelSpec, str, dict[str, float]]]:
+        """Per model version: realized minus estimated metrics of the latest reconciled window."""
+        with self._lock:
+            return [(model, key[1], dict(errors)) for key, (model, _, errors) in self._errors.items()]
 
 
 def _family(spec: mc.MetricSpec) -> Metric:
@@ -139,7 +166,14 @@ class ModelmonCollector(Collector):
             _add(families[mc.QUALITY_LABEL_COVERAGE.name], mc.QUALITY_LABEL_COVERAGE, ids, result.coverage)
             _add(families[mc.QUALITY_LABELLED.name], mc.QUALITY_LABELLED, ids, result.labelled)
             _add(families[mc.QUALITY_WINDOW_END.name], mc.QUALITY_WINDOW_END, ids, result.end_us / 1e6)
+        errors = _family(mc.QUALITY_ESTIMATE_ERROR)
+        for model, version, values in self.store.estimate_errors():
+            for name, value in sorted(values.items()):
+                _add(
+                    errors, mc.QUALITY_ESTIMATE_ERROR, (model.namespace, model.name, version, "", name), value
+                )
         yield from families.values()
+        yield errors
 
     def _histograms(self) -> Iterator[Metric]:
         with self.stats.lock:
@@ -182,6 +216,9 @@ class ModelmonCollector(Collector):
                 mc.MULTIVARIATE_DRIFT_SCORE,
                 mc.MULTIVARIATE_DRIFT_UPPER,
                 mc.MULTIVARIATE_DRIFT_DETECTED,
+                mc.QUALITY_ESTIMATE,
+                mc.QUALITY_ESTIMATE_LOWER,
+                mc.QUALITY_ESTIMATE_UPPER,
                 mc.WINDOW_RECORDS,
                 mc.WINDOW_ERROR_RATIO,
                 mc.WINDOW_LATENCY,
@@ -216,6 +253,11 @@ class ModelmonCollector(Collector):
                 put(mc.MULTIVARIATE_DRIFT_SCORE, method, multivariate.score)
                 put(mc.MULTIVARIATE_DRIFT_UPPER, method, multivariate.upper)
                 put(mc.MULTIVARIATE_DRIFT_DETECTED, method, float(multivariate.drifted))
+            for estimate in result.estimates:
+                metric = (*ids, estimate.metric)
+                put(mc.QUALITY_ESTIMATE, metric, estimate.value)
+                put(mc.QUALITY_ESTIMATE_LOWER, metric, estimate.lower)
+                put(mc.QUALITY_ESTIMATE_UPPER, metric, estimate.upper)
             put(mc.WINDOW_RECORDS, ids, result.records)
             put(mc.WINDOW_ERROR_RATIO, ids, result.error_ratio)
             put(mc.WINDOW_END, ids, result.end_seconds)

@@ -33,11 +33,19 @@ class AggregatorSettings:
             half the session timeout).
         auto_offset_reset: where a group with no checkpoint starts: ``earliest`` or ``latest``.
         compute_threads: threads that score a window's columns in parallel (0: one per core).
+        join_state_dir: where the label join's state is snapshotted per partition, so a restart
+            loses no waiting prediction or label (None: kept in memory only).
+        join_snapshot_seconds: how often the snapshot is written (labels are committed up to it).
         archive_dir: when set, every closed window's rows are also written to Parquet under this
             directory, for ``modelmon report`` (see docs/reports.md); a failed write is logged and
             never stops the aggregator.
         archive_keep_windows: the archive keeps this many windows per model/version/segment at
             most, deleting the oldest (0: no limit).
+        label_api_token_file: a file holding the bearer token of the label HTTP endpoint
+            (``POST /v1/labels``, see docs/labels.md), read once at start; unset: the endpoint is off.
+        label_api_host, label_api_port: where the label endpoint listens (port 0 picks a free one).
+        label_api_tls_cert_file, label_api_tls_key_file: when both are set, the label endpoint
+            serves HTTPS (TLS 1.2 or newer) with this certificate chain and private key (PEM).
     """
 
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
@@ -55,8 +63,15 @@ class AggregatorSettings:
     heartbeat_interval_ms: int = 2_000
     auto_offset_reset: str = "earliest"
     compute_threads: int = 0
+    join_state_dir: Path | None = None
+    join_snapshot_seconds: float = 10.0
     archive_dir: Path | None = None
     archive_keep_windows: int = 500
+    label_api_token_file: Path | None = None
+    label_api_host: str = "0.0.0.0"
+    label_api_port: int = 9401
+    label_api_tls_cert_file: Path | None = None
+    label_api_tls_key_file: Path | None = None
 
     @property
     def resolved_checkpoint_topic(self) -> str:

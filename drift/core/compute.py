@@ -11,6 +11,7 @@ import pandas as pd
 
 from agent.catalog.model import ColumnSpec, ModelSpec
 from agent.wire.format import FEATURE_PREFIX, OUTPUT_PREFIX
+from drift.core.cbpe import PerformanceEstimate, estimate_performance
 from drift.core.domain_classifier import domain_classifier_drift
 from drift.core.multiple_testing import corrected_drift
 from drift.core.multivariate import reconstruction_error
@@ -224,6 +225,16 @@ def compute_window(
     computed = [c for c in columns if c.status is DriftStatus.OK]
     share = sum(c.drifted for c in computed) / len(computed) if computed else None
     multivariate = _multivariate(model, frame, reference) if reference is not None else ()
+    estimates: tuple[PerformanceEstimate, ...] = ()
+    quality = model.quality
+    if reference is not None and reference.calibration is not None and quality is not None and len(frame):
+        scores = {
+            cls: frame[OUTPUT_PREFIX + name].to_numpy(np.float64, na_value=np.nan)
+            for cls, name in quality.scores.items()
+            if OUTPUT_PREFIX + name in frame.columns
+        }
+        if len(scores) == len(quality.scores):
+            estimates = estimate_performance(quality, reference.calibration, scores)
     return WindowResult(
         key=key,
         end_us=end_us,
@@ -234,4 +245,5 @@ def compute_window(
         drift_share=share,
         dataset_drifted=share is not None and share >= model.drift.dataset_drift_share,
         multivariate=multivariate,
+        estimates=estimates,
     )

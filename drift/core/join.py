@@ -99,6 +99,16 @@ class _Runs:
             name: np.concatenate([p[name] for p in parts]) for name in parts[0]
         }
 
+    def rows(self) -> Columns:
+        """Every live row, one array per column (for a snapshot)."""
+        if not self.runs:
+            return {}
+        return {
+            name: np.concatenate([run[name][run["alive"]] for run in self.runs])
+            for name in self.runs[0]
+            if name != "alive"
+        }
+
     def expire(self, column: str, before: int) -> int:
         """Mark rows whose ``column`` is below ``before`` dead; returns how many were alive."""
         expired = 0
@@ -323,6 +333,30 @@ class LabelJoin:
                 if name.startswith("score:")
             },
         )
+
+    def snapshot(self) -> dict[str, Columns]:
+        """The waiting rows, by kind (``predictions``, ``labels``, ``joined``), to persist."""
+        return {
+            "predictions": self._predictions.rows(),
+            "labels": self._labels.rows(),
+            "joined": self._joined.rows(),
+        }
+
+    def restore(
+        self, rows: dict[str, Columns], versions: list[str], counts: JoinCounts, watermark_us: int | None
+    ) -> None:
+        """Take over a snapshot's state (into an empty join)."""
+        self.versions = list(versions)
+        self.counts = counts
+        self.watermark_us = watermark_us
+        for kind, runs in (
+            ("predictions", self._predictions),
+            ("labels", self._labels),
+            ("joined", self._joined),
+        ):
+            columns = rows.get(kind) or {}
+            if columns and len(columns["key"]):
+                runs.insert(columns)
 
     def expire(self) -> None:
         """Give up predictions and labels older than the lateness bound behind the watermark."""

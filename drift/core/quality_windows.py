@@ -126,6 +126,46 @@ class QualityWindows:
             metrics,
         )
 
+    def snapshot(self) -> tuple[list[tuple[str, int, int]], dict[str, npt.NDArray[np.generic]]]:
+        """(version, start, predictions) per window, and the joined rows with their window, to persist."""
+        counts = [(version, start, w.predictions) for (version, start), w in self._windows.items()]
+        columns: dict[str, list[npt.NDArray[np.generic]]] = {
+            "version": [],
+            "start_us": [],
+            "prediction": [],
+            "label": [],
+        }
+        for (version, start), window in self._windows.items():
+            for (prediction, label), scores in zip(window.parts, window.scores, strict=True):
+                columns["version"].append(np.full(len(label), version, dtype=object))
+                columns["start_us"].append(np.full(len(label), start, dtype=np.int64))
+                columns["prediction"].append(prediction)
+                columns["label"].append(label)
+                for cls, values in scores.items():
+                    columns.setdefault(f"score:{cls}", []).append(values)
+        rows = {name: np.concatenate(parts) for name, parts in columns.items() if parts}
+        return counts, rows
+
+    def restore(self, counts: list[tuple[str, int, int]], rows: dict[str, npt.NDArray[np.generic]]) -> None:
+        for version, start, predictions in counts:
+            self._windows.setdefault((str(version), int(start)), _Window()).predictions = int(predictions)
+        if not rows or not len(rows.get("label", ())):
+            return
+        versions, starts = rows["version"].astype(str), rows["start_us"].astype(np.int64)
+        for version, start in {(str(v), int(t)) for v, t in zip(versions, starts, strict=True)}:
+            mask = (versions == version) & (starts == start)
+            window = self._windows.setdefault((version, start), _Window())
+            window.parts.append(
+                (rows["prediction"][mask].astype(np.float64), rows["label"][mask].astype(np.float64))
+            )
+            window.scores.append(
+                {
+                    n.removeprefix("score:"): v[mask].astype(np.float64)
+                    for n, v in rows.items()
+                    if n.startswith("score:")
+                }
+            )
+
     def expire(self, watermark_us: int) -> None:
         """Forget windows no label can reach any more (they ended a lateness bound ago)."""
         bound = round(self.quality.label_lateness_seconds * _MICROS)

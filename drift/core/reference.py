@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from agent.catalog.model import ColumnSpec, ColumnType, ModelSpec
+from agent.catalog.model import ColumnSpec, ColumnType, ModelSpec, Task
+from drift.core.cbpe import Calibration, calibration_from_dict, calibration_to_dict, fit_calibration
 from drift.core.errors import ReferenceDataError
 from drift.core.multivariate import PcaReconstruction, fit_pca_reconstruction
 from drift.core.segments import OTHER, most_frequent, segment_keys, segment_label
@@ -73,6 +74,8 @@ class ReferenceProfile:
         segment_values: per segment column, the values that get their own segment (the most
             frequent ones, up to the segment's cap); other values form ``__other__``.
         segments: per segment label (``column=value``), that segment's own reference.
+        calibration: the classifier's score calibration and metric spread, fitted on reference
+            rows that carry labels, for estimating performance before labels arrive (CBPE).
     """
 
     model: str
@@ -85,6 +88,7 @@ class ReferenceProfile:
     sample: pd.DataFrame | None = None
     segment_values: dict[str, tuple[str, ...]] = field(default_factory=dict)
     segments: dict[str, ReferenceProfile] = field(default_factory=dict)
+    calibration: Calibration | None = None
 
 
 def _profile(
@@ -157,7 +161,30 @@ def build_reference(
                 segments[segment_label(segment.column, value)] = _profile(
                     part, model, version, source, 0, executor=executor
                 )
-    return replace(profile, segment_values=segment_values, segments=segments)
+    return replace(
+        profile, segment_values=segment_values, segments=segments, calibration=_calibration(frame, model)
+    )
+
+
+def _calibration(frame: pd.DataFrame, model: ModelSpec) -> Calibration | None:
+    """CBPE's calibration when the reference has the label and every score output, else None."""
+    quality = model.quality
+    if quality is None or quality.task is not Task.CLASSIFICATION or not quality.scores:
+        return None
+    if quality.label not in frame.columns or any(o not in frame.columns for o in quality.scores.values()):
+        return None
+    text = frame[quality.label].astype(object)
+    codes = pd.Categorical(text.where(text.isna(), text.astype(str)), categories=list(quality.classes)).codes
+    labels = codes.astype(np.float64)
+    labels[frame[quality.label].isna().to_numpy()] = np.nan
+    scores = {
+        cls: pd.to_numeric(frame[output], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+        for cls, output in quality.scores.items()
+    }
+    try:
+        return fit_calibration(quality, scores, labels)
+    except ValueError:  # too few usable rows: no estimates, the realized metrics still come
+        return None
 
 
 def _long_form(profile: ReferenceProfile, segment: str) -> dict[str, list[np.ndarray]]:
@@ -256,6 +283,7 @@ def reference_to_table(profile: ReferenceProfile) -> pa.Table:
         "source": profile.source,
         **_part_metadata(profile),
         "segment_values": {column: list(values) for column, values in profile.segment_values.items()},
+        "calibration": calibration_to_dict(profile.calibration) if profile.calibration else None,
         "segments": {label: _part_metadata(segment) for label, segment in profile.segments.items()},
         **profile.metadata,
     }
@@ -345,6 +373,7 @@ def reference_from_table(table: pa.Table) -> ReferenceProfile:
         "pca_reconstruction",
         "segment_values",
         "segments",
+        "calibration",
     }
     extra = {k: v for k, v in metadata.items() if k not in known}
     return replace(
@@ -354,4 +383,5 @@ def reference_from_table(table: pa.Table) -> ReferenceProfile:
             column: tuple(values) for column, values in metadata.get("segment_values", {}).items()
         },
         segments=segments,
+        calibration=calibration_from_dict(metadata["calibration"]) if metadata.get("calibration") else None,
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from drift.core.cbpe import PerformanceEstimate
+
 __all__ = ["ColumnDrift", "DriftStatus", "LatencySummary", "MultivariateDrift", "WindowKey", "WindowResult"]
 
 
@@ -87,6 +89,8 @@ class WindowResult:
     multivariate: tuple[MultivariateDrift, ...] = ()
     # Rows no earlier window held (sliding windows overlap); None: all of ``records``.
     fresh_records: int | None = None
+    # Classification quality estimated from the scores before labels arrive (CBPE).
+    estimates: tuple[PerformanceEstimate, ...] = ()
 
     @property
     def start_seconds(self) -> float:

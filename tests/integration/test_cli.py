@@ -1,6 +1,5 @@
 """The aggregator as a real process: `modelmon aggregator run`, configured by env, stopped by SIGTERM."""
 
-import os
 import signal
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import pytest
 from agent.publisher import Publisher
 from agent.sdk import log_predictions
 from deploy.processes import free_port
-from tests.helpers import wait_until
+from tests.helpers import aggregator_process, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -44,28 +43,7 @@ def test_aggregator_process_serves_metrics_and_stops_cleanly(kafka, kafka_bootst
         f"aggregator: {{topic: {topic}, session_timeout_ms: 6000, heartbeat_interval_ms: 1000,"
         f" idle_advance_seconds: 1, metrics_host: 127.0.0.1}}\n"
     )
-    env = os.environ | {
-        "MODELMON_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "MODELMON_METRICS_PORT": str(port),
-        "MODELMON_AGGREGATOR_GROUP": f"cli-{topic}",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "deploy.cli",
-            "--config",
-            str(tmp_path / "settings.yaml"),
-            "aggregator",
-            "run",
-            "--catalog",
-            str(EXAMPLE),
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = aggregator_process(tmp_path / "settings.yaml", EXAMPLE, kafka_bootstrap, port, f"cli-{topic}")
     published = False
     try:
         rng = np.random.default_rng(0)

@@ -2,6 +2,7 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -93,3 +94,57 @@ def test_metric_names_follow_prometheus_conventions():
         assert (spec.type == "counter") == spec.name.endswith("_total"), spec.name
         if spec.unit:
             assert spec.name.endswith(f"_{spec.unit}"), spec.name
+
+
+def test_estimates_before_labels_are_exported_and_reconciled_with_the_realized_metrics():
+    from agent.catalog import parse_catalog
+    from drift.core.join import Joined
+    from drift.core.quality_windows import QualityWindows
+    from drift.core.reference import reference_from_table, reference_to_table
+
+    model = parse_catalog(
+        """
+models:
+  - namespace: t
+    name: clf
+    features: [{name: x, type: float}]
+    outputs: [{name: p, type: float}]
+    quality: {task: classification, label: y, classes: [0, 1], scores: {"1": p}}
+"""
+    ).models["t/clf"]
+    rng = np.random.default_rng(4)
+    p = rng.random(5000)
+    reference = build_reference(
+        pd.DataFrame({"x": rng.normal(size=5000), "p": p, "y": (rng.random(5000) < p).astype(int)}), model
+    )
+    assert reference.calibration is not None
+    reference = reference_from_table(reference_to_table(reference))  # the calibration travels in the file
+    assert reference.calibration is not None
+    window_p = rng.random(600)
+    frame = pd.DataFrame({"feature.x": rng.normal(size=600), "output.p": window_p})
+    result = compute_window(model, WindowKey("t/clf", "v1", 0), 60_000_000, frame, reference)
+    accuracy = next(e for e in result.estimates if e.metric == "accuracy")
+    assert accuracy.lower < accuracy.value < accuracy.upper
+    store, stats = ResultStore(), AggregatorStats()
+    store.publish(model, result)
+    truth = (rng.random(600) < window_p).astype(float)
+    windows = QualityWindows(model)
+    windows.count_predictions(np.full(600, "v1", dtype=object), np.zeros(600, dtype=np.int64))
+    joined = Joined(
+        np.zeros(600, np.int32),
+        np.zeros(600, np.int64),
+        np.ones(600, np.int64),
+        (window_p >= 0.5).astype(float),
+        truth,
+        {"1": window_p},
+    )
+    (quality,) = windows.add(joined, ["v1"])
+    store.publish_quality(model, quality)
+    samples = scrape(store, stats)
+    ids = (("model", "clf"), ("namespace", "t"), ("segment", ""), ("version", "v1"))
+    key = tuple(sorted((*ids, ("metric", "accuracy"))))
+    assert samples[("modelmon_quality_estimate", key)] == accuracy.value
+    realized = quality.metrics.values["accuracy"]
+    assert samples[("modelmon_quality_metric", key)] == realized
+    assert samples[("modelmon_quality_estimate_error", key)] == pytest.approx(realized - accuracy.value)
+    assert accuracy.lower <= realized <= accuracy.upper  # a calibrated model: inside the band
