@@ -75,7 +75,7 @@ class Aggregator:
         self._dirty = False
         self._last_commit = 0.0
         self._pending: set[int] = set()
-        self.labels = LabelTracker(quality_sink, self.stats)
+        self.labels = LabelTracker(quality_sink, self.stats, settings.join_max_pending)
         self._label_offsets: dict[int, int] = {}  # labels partition -> next offset to consume
         # What may be committed on the labels topic: up to the last snapshot when there are snapshots.
         self._label_committable: dict[int, int] = {}

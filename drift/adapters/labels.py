@@ -34,16 +34,19 @@ class QualitySink(Protocol):
 class LabelTracker:
     """Joins and quality windows of every model with a quality section."""
 
-    def __init__(self, sink: QualitySink | None, stats: AggregatorStats) -> None:
+    def __init__(
+        self, sink: QualitySink | None, stats: AggregatorStats, max_pending: int = 10_000_000
+    ) -> None:
         self.sink = sink
         self.stats = stats
+        self.max_pending = max_pending
         self._models: dict[str, tuple[LabelJoin, QualityWindows]] = {}
         self._partition_of: dict[str, int] = {}  # model identity -> its input partition
 
     def _state(self, model: ModelSpec) -> tuple[LabelJoin, QualityWindows]:
         state = self._models.get(model.identity)
         if state is None:
-            state = self._models[model.identity] = (LabelJoin(model), QualityWindows(model))
+            state = self._models[model.identity] = (LabelJoin(model, self.max_pending), QualityWindows(model))
         return state
 
     def models_of(self, partition: int) -> dict[str, tuple[LabelJoin, QualityWindows]]:
@@ -53,6 +56,7 @@ class LabelTracker:
     def restore(self, partition: int, models: dict[str, tuple[LabelJoin, QualityWindows]]) -> None:
         """Take over a partition's snapshot (replacing what this process held for those models)."""
         for identity, state in models.items():
+            state[0].max_pending = self.max_pending
             self._models[identity] = state
             self._partition_of[identity] = partition
             self._update_stats(state[0].model, state[0])

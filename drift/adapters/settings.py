@@ -36,6 +36,8 @@ class AggregatorSettings:
         join_state_dir: where the label join's state is snapshotted per partition, so a restart
             loses no waiting prediction or label (None: kept in memory only).
         join_snapshot_seconds: how often the snapshot is written (labels are committed up to it).
+        join_max_pending: predictions a model may have waiting for labels; beyond, the oldest are
+            given up and counted (``evicted_predictions``): about 40 bytes each, so 10M ≈ 400 MB.
         archive_dir: when set, every closed window's rows are also written to Parquet under this
             directory, for ``modelmon report`` (see docs/reports.md); a failed write is logged and
             never stops the aggregator.
@@ -65,6 +67,7 @@ class AggregatorSettings:
     compute_threads: int = 0
     join_state_dir: Path | None = None
     join_snapshot_seconds: float = 10.0
+    join_max_pending: int = 10_000_000
     archive_dir: Path | None = None
     archive_keep_windows: int = 500
     label_api_token_file: Path | None = None

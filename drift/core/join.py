@@ -109,6 +109,13 @@ class _Runs:
             if name != "alive"
         }
 
+    def evict_oldest(self, column: str, count: int) -> int:
+        """Mark the ``count`` live rows with the smallest ``column`` dead; returns how many."""
+        values = np.concatenate([run[column][run["alive"]] for run in self.runs])
+        # The first value that stays (rows tied with it stay too, so a few more may remain).
+        cutoff = int(values.max()) + 1 if count >= values.size else int(np.partition(values, count)[count])
+        return self.expire(column, cutoff)
+
     def expire(self, column: str, before: int) -> int:
         """Mark rows whose ``column`` is below ``before`` dead; returns how many were alive."""
         expired = 0
@@ -131,6 +138,7 @@ class JoinCounts:
     duplicate_labels: int = 0
     expired_predictions: int = 0  # no label within the lateness bound
     expired_labels: int = 0  # no prediction within the lateness bound (or it was given up before)
+    evicted_predictions: int = 0  # the oldest ones, given up to stay within ``max_pending``
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,10 +177,11 @@ def _class_codes(values: pd.Series, classes: tuple[str, ...]) -> npt.NDArray[np.
 class LabelJoin:
     """The join state of one model (see the module docstring)."""
 
-    def __init__(self, model: ModelSpec) -> None:
+    def __init__(self, model: ModelSpec, max_pending: int = 10_000_000) -> None:
         if model.quality is None:
             raise ValueError(f"{model.identity} has no quality section")
         self.model = model
+        self.max_pending = max_pending  # bounds memory: ~40 bytes each, plus merge headroom
         self.quality: QualitySpec = model.quality
         self.lateness_us = int(self.quality.label_lateness_seconds * _MICROS)
         self.versions: list[str] = []
@@ -280,6 +289,9 @@ class LabelJoin:
         replaced, _ = self._predictions.take(columns["key"])
         self.counts.duplicate_predictions += int(replaced.size)
         self._predictions.insert(columns)
+        excess = len(self._predictions) - self.max_pending
+        if excess > 0:  # give up the oldest, counted, rather than grow without bound
+            self.counts.evicted_predictions += self._predictions.evict_oldest("event_us", excess)
         return joined
 
     def add_labels(self, frame: pd.DataFrame, event_us: npt.NDArray[np.int64]) -> Joined:

@@ -98,3 +98,14 @@ def test_random_streams_join_every_labelled_prediction_exactly_once(seed):
     assert sum(joined_ids) == join.counts.joined == len(labelled)
     assert join.pending_predictions == n - len(labelled) and join.pending_labels == 0
     assert join.nbytes / max(join.pending_predictions, 1) < 200  # only what the metrics need
+
+
+def test_pending_predictions_are_bounded_by_giving_up_the_oldest_counted():
+    join = LabelJoin(MODEL, max_pending=100)
+    for start in range(0, 300, 50):
+        ids = [f"r{i}" for i in range(start, start + 50)]
+        join.add_predictions(*predictions(ids, np.arange(start, start + 50), np.full(50, 0.5)))
+    assert (
+        join.pending_predictions <= 100 and join.counts.evicted_predictions == 300 - join.pending_predictions
+    )
+    assert len(join.add_labels(*labels(["r299", "r0"], [400, 400], [1, 1]))) == 1  # the newest stayed
