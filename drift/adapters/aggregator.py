@@ -75,7 +75,9 @@ class Aggregator:
         self._dirty = False
         self._last_commit = 0.0
         self._pending: set[int] = set()
-        self.labels = LabelTracker(quality_sink, self.stats, settings.join_max_pending)
+        self.labels = LabelTracker(
+            quality_sink, self.stats, settings.join_max_pending, self._reference_segments
+        )
         self._label_offsets: dict[int, int] = {}  # labels partition -> next offset to consume
         # What may be committed on the labels topic: up to the last snapshot when there are snapshots.
         self._label_committable: dict[int, int] = {}
@@ -83,6 +85,10 @@ class Aggregator:
         self._snapshots = JoinSnapshots(settings.join_state_dir) if settings.join_state_dir else None
         self._last_snapshot = 0.0
         self.assigned = threading.Event()  # set once partitions were first assigned
+
+    def _reference_segments(self, model: ModelSpec, version: str) -> dict[str, tuple[str, ...]]:
+        reference = self.references.get(model, version)
+        return reference.segment_values if reference is not None else {}
 
     def _make_consumer(self) -> Any:
         from kafka import KafkaConsumer

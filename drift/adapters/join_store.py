@@ -93,6 +93,7 @@ class JoinSnapshots:
                 _write(folder / "quality.parquet", window_rows)
             meta = {
                 "versions": join.versions,
+                "segment_values": join.segment_values,
                 "counts": dataclasses.asdict(join.counts),
                 "watermark_us": join.watermark_us,
                 "windows": window_counts,
@@ -129,6 +130,7 @@ class JoinSnapshots:
                 meta["versions"],
                 JoinCounts(**meta["counts"]),
                 meta["watermark_us"],
+                meta.get("segment_values"),
             )
             windows.restore([tuple(w) for w in meta["windows"]], _read(path / "quality.parquet"))
             models[identity] = (join, windows)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -35,11 +36,17 @@ class LabelTracker:
     """Joins and quality windows of every model with a quality section."""
 
     def __init__(
-        self, sink: QualitySink | None, stats: AggregatorStats, max_pending: int = 10_000_000
+        self,
+        sink: QualitySink | None,
+        stats: AggregatorStats,
+        max_pending: int = 10_000_000,
+        segment_values: Callable[[ModelSpec, str], dict[str, tuple[str, ...]]] = lambda model, version: {},
     ) -> None:
         self.sink = sink
         self.stats = stats
         self.max_pending = max_pending
+        # The reference's segment values of a model version, so quality segments match drift's.
+        self._segment_values = segment_values
         self._models: dict[str, tuple[LabelJoin, QualityWindows]] = {}
         self._partition_of: dict[str, int] = {}  # model identity -> its input partition
 
@@ -73,7 +80,13 @@ class LabelTracker:
             return
         self._partition_of[model.identity] = partition
         join, windows = self._state(model)
-        windows.count_predictions(batch.frame["model_version"].astype(str).to_numpy(), batch.event_us)
+        windows.count_predictions(
+            batch.frame["model_version"].astype(str).to_numpy(),
+            batch.event_us,
+            join.segment_codes(batch.frame),
+            join.segment_values,
+            lambda version: self._segment_values(model, version),
+        )
         self._publish(model, join, windows, join.add_predictions(batch.frame, batch.event_us))
 
     def on_labels(self, model: ModelSpec, batch: DecodedBatch, partition: int = 0) -> None:
@@ -88,7 +101,8 @@ class LabelTracker:
                     (model.namespace, model.name), Histogram(LABEL_DELAY_BUCKETS)
                 )
                 delay.observe(joined.delay_seconds)
-            for result in windows.add(joined, join.versions):
+            kept = lambda version: self._segment_values(model, version)  # noqa: E731
+            for result in windows.add(joined, join.versions, join.segment_values, kept):
                 if self.sink is not None:
                     self.sink.publish_quality(model, result)
         self._update_stats(model, join)

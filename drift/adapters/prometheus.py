@@ -52,10 +52,10 @@ class ResultStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._states: dict[tuple[str, str, str], ModelVersionState] = {}
-        self._quality: dict[tuple[str, str], tuple[ModelSpec, QualityResult]] = {}
+        self._quality: dict[tuple[str, str, str], tuple[ModelSpec, QualityResult]] = {}
         # Estimates of recent windows, to reconcile with the realized metrics when labels arrive.
         self._estimates: OrderedDict[tuple[str, str, int], dict[str, float]] = OrderedDict()
-        self._errors: dict[tuple[str, str], tuple[ModelSpec, int, dict[str, float]]] = {}
+        self._errors: dict[tuple[str, str, str], tuple[ModelSpec, int, dict[str, float]]] = {}
 
     def publish(self, model: ModelSpec, result: WindowResult, frame: object = None) -> None:
         key = (result.key.model, result.key.version, result.key.segment)
@@ -90,9 +90,9 @@ class ResultStore:
         """Keep the latest window (by prediction time) that has labels, per model version."""
         if not result.labelled:
             return
-        key = (result.key.model, result.key.version)
+        key = (result.key.model, result.key.version, result.key.segment)
         with self._lock:
-            estimated = self._estimates.get((*key, result.key.start_us))
+            estimated = self._estimates.get((key[0], key[1], result.key.start_us)) if not key[2] else None
             if estimated is not None:
                 errors = {
                     m: result.metrics.values[m] - v

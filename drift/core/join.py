@@ -27,7 +27,8 @@ import pandas as pd
 from pandas.util import hash_array
 
 from agent.catalog.model import ModelSpec, QualitySpec, Task
-from agent.wire.format import LABEL_PREFIX, OUTPUT_PREFIX
+from agent.wire.format import FEATURE_PREFIX, LABEL_PREFIX, OUTPUT_PREFIX
+from drift.core.segments import MISSING, segment_keys
 
 __all__ = ["JoinCounts", "Joined", "LabelJoin", "request_hashes"]
 
@@ -156,6 +157,8 @@ class Joined:
     prediction: npt.NDArray[np.float64]
     label: npt.NDArray[np.float64]
     scores: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
+    # per segment column: each row's value code into ``LabelJoin.segment_values[column]``
+    segments: dict[str, npt.NDArray[np.int32]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.version)
@@ -185,6 +188,8 @@ class LabelJoin:
         self.quality: QualitySpec = model.quality
         self.lateness_us = int(self.quality.label_lateness_seconds * _MICROS)
         self.versions: list[str] = []
+        # Per segment column, its values in the order first seen (codes index into these).
+        self.segment_values: dict[str, list[str]] = {segment.column: [] for segment in model.segments}
         self.counts = JoinCounts()
         self.watermark_us: int | None = None
         self._predictions = _Runs()
@@ -211,6 +216,21 @@ class LabelJoin:
             if value not in self.versions:
                 self.versions.append(str(value))
             codes[text == value] = self.versions.index(str(value))
+        return codes
+
+    def segment_codes(self, frame: pd.DataFrame) -> Columns:
+        """Each row's value code per segment column (missing column: the value ``__missing__``)."""
+        codes: Columns = {}
+        for column, known in self.segment_values.items():
+            name = FEATURE_PREFIX + column
+            keys = segment_keys(frame[name]) if name in frame.columns else np.full(len(frame), MISSING)
+            values, inverse = np.unique(keys, return_inverse=True)
+            mapping = np.empty(len(values), dtype=np.int32)
+            for i, value in enumerate(values):
+                if value not in known:
+                    known.append(str(value))
+                mapping[i] = known.index(str(value))
+            codes[column] = mapping[inverse]
         return codes
 
     def _predicted(
@@ -269,6 +289,7 @@ class LabelJoin:
             "version": self._version_codes(frame["model_version"]),
             "prediction": predicted,
             **{f"score:{cls}": values for cls, values in scores.items()},
+            **{f"segment:{c}": v for c, v in self.segment_codes(frame).items()},
         }
         self.counts.predictions += len(keys)
         self._advance(columns["event_us"])
@@ -344,6 +365,11 @@ class LabelJoin:
                 for name, v in predictions.items()
                 if name.startswith("score:")
             },
+            segments={
+                name.removeprefix("segment:"): v[where]
+                for name, v in predictions.items()
+                if name.startswith("segment:")
+            },
         )
 
     def snapshot(self) -> dict[str, Columns]:
@@ -355,10 +381,18 @@ class LabelJoin:
         }
 
     def restore(
-        self, rows: dict[str, Columns], versions: list[str], counts: JoinCounts, watermark_us: int | None
+        self,
+        rows: dict[str, Columns],
+        versions: list[str],
+        counts: JoinCounts,
+        watermark_us: int | None,
+        segment_values: dict[str, list[str]] | None = None,
     ) -> None:
         """Take over a snapshot's state (into an empty join)."""
         self.versions = list(versions)
+        for column, values in (segment_values or {}).items():
+            if column in self.segment_values:
+                self.segment_values[column] = list(values)
         self.counts = counts
         self.watermark_us = watermark_us
         for kind, runs in (

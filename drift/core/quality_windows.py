@@ -2,13 +2,16 @@
 
 A window's labels trickle in long after it closed for drift, so its quality is recomputed each
 time labels for it are joined, until the lateness bound passes. Windows are tumbling windows of the
-model's ``window.size`` (aligned to the epoch) by the *prediction's* event time, per version. For
+model's ``window.size`` (aligned to the epoch) by the *prediction's* event time, per version and per
+segment value (capped as for drift: the reference's most frequent values, or without one the first
+``max_cardinality`` values seen; the rest in ``__other__``). For
 each, the joined rows (predicted value or class, label, probabilities) are kept — about 25 bytes a
 labelled prediction — together with the number of predictions the window had, for label coverage.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +21,7 @@ from agent.catalog.model import ModelSpec, QualitySpec
 from drift.core.join import Joined
 from drift.core.quality import QualityMetrics, quality_metrics
 from drift.core.results import WindowKey
+from drift.core.segments import OTHER, segment_label
 
 __all__ = ["LABEL_DELAY_BUCKETS", "QualityResult", "QualityWindows"]
 
@@ -78,7 +82,7 @@ class QualityWindows:
         self.model = model
         self.quality: QualitySpec = model.quality
         self.size_us = max(1, round(model.window.size_seconds * _MICROS))
-        self._windows: dict[tuple[str, int], _Window] = {}
+        self._windows: dict[tuple[str, str, int], _Window] = {}  # (version, segment, start)
 
     def __len__(self) -> int:
         return len(self._windows)
@@ -86,58 +90,107 @@ class QualityWindows:
     def _starts(self, event_us: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         return (event_us // self.size_us) * self.size_us
 
-    def count_predictions(self, versions: npt.NDArray[np.object_], event_us: npt.NDArray[np.int64]) -> None:
+    def _groups(
+        self,
+        versions: npt.NDArray[np.object_],
+        codes: dict[str, npt.NDArray[np.int32]],
+        names: dict[str, list[str]],
+        kept: Callable[[str], dict[str, tuple[str, ...]]],
+    ) -> list[tuple[str, str, npt.NDArray[np.bool_]]]:
+        """(version, segment label, rows) of the whole version and each capped segment value."""
+        groups = []
+        for version in np.unique(versions):
+            in_version = versions == version
+            groups.append((str(version), "", in_version))
+            reference_values = kept(str(version))
+            for segment in self.model.segments:
+                column = segment.column
+                if column not in codes:
+                    continue
+                values = np.asarray(names[column], dtype=object)[codes[column]]
+                allowed = reference_values.get(column)
+                if allowed is not None:  # the reference decides, as for drift
+                    capped = np.where(np.isin(values, allowed), values, OTHER)
+                else:  # first come, first kept: stable from window to window
+                    capped = np.where(codes[column] < segment.max_cardinality, values, OTHER)
+                for value in np.unique(capped[in_version]):
+                    groups.append(
+                        (str(version), segment_label(column, str(value)), in_version & (capped == value))
+                    )
+        return groups
+
+    def count_predictions(
+        self,
+        versions: npt.NDArray[np.object_],
+        event_us: npt.NDArray[np.int64],
+        codes: dict[str, npt.NDArray[np.int32]] | None = None,
+        names: dict[str, list[str]] | None = None,
+        kept: Callable[[str], dict[str, tuple[str, ...]]] = lambda version: {},
+    ) -> None:
         """Count a batch of predictions into their windows (the denominator of label coverage)."""
         starts = self._starts(event_us)
-        for version in np.unique(versions):
-            window_starts, counts = np.unique(starts[versions == version], return_counts=True)
+        for version, segment, rows in self._groups(
+            np.asarray(versions, dtype=object), codes or {}, names or {}, kept
+        ):
+            window_starts, counts = np.unique(starts[rows], return_counts=True)
             for start, count in zip(window_starts, counts, strict=True):
-                window = self._windows.setdefault((str(version), int(start)), _Window())
+                window = self._windows.setdefault((version, segment, int(start)), _Window())
                 window.predictions += int(count)
 
-    def add(self, joined: Joined, versions: list[str]) -> list[QualityResult]:
-        """Add joined rows (versions: the join's version names); returns the windows they changed."""
+    def add(
+        self,
+        joined: Joined,
+        versions: list[str],
+        names: dict[str, list[str]] | None = None,
+        kept: Callable[[str], dict[str, tuple[str, ...]]] = lambda version: {},
+    ) -> list[QualityResult]:
+        """Add joined rows (versions and segment names: the join's); returns the windows they changed."""
         if not len(joined):
             return []
         starts = self._starts(joined.prediction_us)
+        version_names = np.asarray(versions, dtype=object)[joined.version]
         touched = []
-        for code in np.unique(joined.version):
-            for start in np.unique(starts[joined.version == code]):
-                rows = (joined.version == code) & (starts == start)
-                key = (versions[int(code)], int(start))
+        for version, segment, in_group in self._groups(version_names, joined.segments, names or {}, kept):
+            for start in np.unique(starts[in_group]):
+                rows = in_group & (starts == start)
+                key = (version, segment, int(start))
                 window = self._windows.setdefault(key, _Window())
                 window.parts.append((joined.prediction[rows], joined.label[rows]))
                 window.scores.append({cls: values[rows] for cls, values in joined.scores.items()})
                 touched.append(key)
-        return [self.result(version, start) for version, start in touched]
+        return [self.result(*key) for key in touched]
 
-    def result(self, version: str, start_us: int) -> QualityResult:
-        window = self._windows[(version, start_us)]
+    def result(self, version: str, segment: str, start_us: int) -> QualityResult:
+        window = self._windows[(version, segment, start_us)]
         prediction = np.concatenate([p for p, _ in window.parts]) if window.parts else np.empty(0)
         label = np.concatenate([y for _, y in window.parts]) if window.parts else np.empty(0)
         classes = window.scores[0].keys() if window.scores else ()
         scores = {cls: np.concatenate([s[cls] for s in window.scores]) for cls in classes}
         metrics = quality_metrics(self.quality, prediction, label, scores)
         return QualityResult(
-            WindowKey(self.model.identity, version, start_us),
+            WindowKey(self.model.identity, version, start_us, segment),
             start_us + self.size_us,
             window.predictions,
             len(label),
             metrics,
         )
 
-    def snapshot(self) -> tuple[list[tuple[str, int, int]], dict[str, npt.NDArray[np.generic]]]:
-        """(version, start, predictions) per window, and the joined rows with their window, to persist."""
-        counts = [(version, start, w.predictions) for (version, start), w in self._windows.items()]
+    def snapshot(self) -> tuple[list[tuple[str, str, int, int]], dict[str, npt.NDArray[np.generic]]]:
+        """(version, segment, start, predictions) per window, and the joined rows with their window."""
+        counts = [
+            (version, segment, start, w.predictions) for (version, segment, start), w in self._windows.items()
+        ]
         columns: dict[str, list[npt.NDArray[np.generic]]] = {
             "version": [],
+            "segment": [],
             "start_us": [],
             "prediction": [],
             "label": [],
         }
-        for (version, start), window in self._windows.items():
+        for (version, segment, start), window in self._windows.items():
             for (prediction, label), scores in zip(window.parts, window.scores, strict=True):
                 columns["version"].append(np.full(len(label), version, dtype=object))
+                columns["segment"].append(np.full(len(label), segment, dtype=object))
                 columns["start_us"].append(np.full(len(label), start, dtype=np.int64))
                 columns["prediction"].append(prediction)
                 columns["label"].append(label)
@@ -146,15 +199,21 @@ class QualityWindows:
         rows = {name: np.concatenate(parts) for name, parts in columns.items() if parts}
         return counts, rows
 
-    def restore(self, counts: list[tuple[str, int, int]], rows: dict[str, npt.NDArray[np.generic]]) -> None:
-        for version, start, predictions in counts:
-            self._windows.setdefault((str(version), int(start)), _Window()).predictions = int(predictions)
+    def restore(
+        self, counts: list[tuple[str, str, int, int]], rows: dict[str, npt.NDArray[np.generic]]
+    ) -> None:
+        for version, segment, start, predictions in counts:
+            self._windows.setdefault((str(version), str(segment), int(start)), _Window()).predictions = int(
+                predictions
+            )
         if not rows or not len(rows.get("label", ())):
             return
         versions, starts = rows["version"].astype(str), rows["start_us"].astype(np.int64)
-        for version, start in {(str(v), int(t)) for v, t in zip(versions, starts, strict=True)}:
-            mask = (versions == version) & (starts == start)
-            window = self._windows.setdefault((version, start), _Window())
+        segments = rows["segment"].astype(str)
+        keys = {(str(v), str(g), int(t)) for v, g, t in zip(versions, segments, starts, strict=True)}
+        for version, segment, start in keys:
+            mask = (versions == version) & (segments == segment) & (starts == start)
+            window = self._windows.setdefault((version, segment, start), _Window())
             window.parts.append(
                 (rows["prediction"][mask].astype(np.float64), rows["label"][mask].astype(np.float64))
             )
@@ -169,5 +228,5 @@ class QualityWindows:
     def expire(self, watermark_us: int) -> None:
         """Forget windows no label can reach any more (they ended a lateness bound ago)."""
         bound = round(self.quality.label_lateness_seconds * _MICROS)
-        for key in [k for k in self._windows if k[1] + self.size_us + bound <= watermark_us]:
+        for key in [k for k in self._windows if k[2] + self.size_us + bound <= watermark_us]:
             del self._windows[key]

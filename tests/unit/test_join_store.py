@@ -28,7 +28,7 @@ def test_a_snapshot_restores_the_join_exactly(tmp_path):
     assert restored.counts == join.counts and restored.versions == join.versions
     assert (restored.pending_predictions, restored.pending_labels) == (50, 1)
     for window in (0, 60 * SECOND):
-        assert restored_windows.result("v1", window) == windows.result("v1", window)
+        assert restored_windows.result("v1", "", window) == windows.result("v1", "", window)
     # the restored join goes on: the rest joins, a repeated label is a duplicate
     rest = [f"r{i}" for i in range(1, 100, 2)]
     assert len(restored.add_labels(*labels(rest, [300] * 50, [0] * 50))) == 50

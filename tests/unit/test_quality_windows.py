@@ -39,6 +39,55 @@ def test_coverage_and_metrics_follow_the_labels_of_each_window():
         ),
         join.versions,
     )
-    assert windows.result("v1", 0).coverage == 1.0
+    assert windows.result("v1", "", 0).coverage == 1.0
     windows.expire(60 * SECOND + 100 * SECOND)  # first window ended 100 s (the bound) ago: gone
     assert len(windows) == 1
+
+
+def test_quality_per_segment_with_the_cardinality_cap():
+    from agent.catalog import parse_catalog
+
+    model = parse_catalog(
+        """
+models:
+  - namespace: t
+    name: seg
+    features: [{name: region, type: category}]
+    outputs: [{name: p, type: float}]
+    segments: [{column: region, max_cardinality: 2}]
+    quality: {task: classification, label: y, classes: [0, 1], scores: {"1": p}}
+"""
+    ).models["t/seg"]
+    rng = np.random.default_rng(1)
+    n = 600
+    region = np.array(["a", "b", "c", "d"])[rng.integers(0, 4, n)]
+    ids = np.array([f"r{i}" for i in range(n)], dtype=object)
+    p = rng.random(n)
+    truth = (rng.random(n) < p).astype(int)
+    frame = pd.DataFrame({"request_id": ids, "model_version": "v1", "feature.region": region, "output.p": p})
+    event_us = np.full(n, 5 * SECOND, dtype=np.int64)
+    join, windows = LabelJoin(model), QualityWindows(model)
+    first_seen = sorted(set(region))[:2]  # no reference: the first two values seen (a batch's, sorted)
+    windows.count_predictions(
+        frame["model_version"].to_numpy(), event_us, join.segment_codes(frame), join.segment_values
+    )
+    join.add_predictions(frame, event_us)
+    joined = join.add_labels(pd.DataFrame({"request_id": ids, "label.y": truth}), np.full(n, 9 * SECOND))
+    results = {r.key.segment: r for r in windows.add(joined, join.versions, join.segment_values)}
+    assert set(results) == {"", *(f"region={v}" for v in first_seen), "region=__other__"}
+    for label, result in results.items():
+        value = label.removeprefix("region=")
+        rows = (
+            np.ones(n, bool)
+            if not label
+            else (np.isin(region, first_seen, invert=True) if value == "__other__" else region == value)
+        )
+        assert (result.predictions, result.labelled) == (rows.sum(), rows.sum())
+        expected = metrics.accuracy_score(truth[rows], (p[rows] >= 0.5).astype(int))
+        assert abs(result.metrics.values["accuracy"] - expected) < 1e-12
+    # with a reference, its values decide (as for drift)
+    by_reference = {
+        r.key.segment
+        for r in windows.add(joined, join.versions, join.segment_values, lambda v: {"region": ("d",)})
+    }
+    assert by_reference == {"", "region=d", "region=__other__"}
