@@ -239,6 +239,19 @@ PREDICTION_LATENCY: Final = MetricSpec(
     "seconds",
 )
 
+LABEL_API_REQUESTS: Final = MetricSpec(
+    "modelmon_label_api_requests_total",
+    "counter",
+    "Requests to the aggregator's HTTP label endpoint, by status code.",
+    ("code",),
+)
+LABEL_API_LABELS: Final = MetricSpec(
+    "modelmon_label_api_labels_total",
+    "counter",
+    "Labels received by the HTTP endpoint: accepted, or rejected with the reason.",
+    ("outcome", "reason"),
+)
+
 # --- the aggregator's own health ---------------------------------------------------------------
 AGGREGATOR_MESSAGES: Final = MetricSpec(
     "modelmon_aggregator_messages_total",
@@ -322,6 +335,8 @@ ALL_METRICS: Final = (
     LABEL_JOIN_PENDING,
     LABEL_DELAY,
     PREDICTION_LATENCY,
+    LABEL_API_REQUESTS,
+    LABEL_API_LABELS,
     WINDOWS_CLOSED,
     AGGREGATOR_MESSAGES,
     AGGREGATOR_MESSAGES_REJECTED,

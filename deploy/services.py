@@ -74,6 +74,8 @@ class AggregatorService:
             server.shutdown()
             server.server_close()
             raise
+        if label_api is not None:
+            stats.label_api = label_api.snapshot  # its counters on /metrics
         aggregator = Aggregator(settings, catalog, sink, checkpoints, stats=stats, quality_sink=store)
         stop = threading.Event()
         failed = threading.Event()

@@ -20,13 +20,12 @@ import numpy as np
 import pandas as pd
 
 from agent.catalog.model import Catalog, ModelSpec, WindowSpec
-from agent.metric_catalog import LATENCY_BUCKETS
 from drift.adapters.checkpoints import CheckpointStore
 from drift.adapters.join_store import JoinSnapshots
 from drift.adapters.labels import LabelTracker, QualitySink
 from drift.adapters.references import ReferenceCache
 from drift.adapters.settings import AggregatorSettings
-from drift.adapters.stats import AggregatorStats, Histogram
+from drift.adapters.stats import AggregatorStats, observe_latency
 from drift.core.compute import compute_segments, compute_window
 from drift.core.decode import DecodedBatch, Rejection, RejectReason, decode_labels, decode_predictions
 from drift.core.results import WindowResult
@@ -298,7 +297,7 @@ class Aggregator:
         if replay:
             return
         if model is not None:
-            self._observe_latency(model, decoded)
+            observe_latency(self.stats, model.namespace, model.name, decoded.frame)
         with self.stats.lock:
             self.stats.messages[topic] += 1
             if outcome.late:
@@ -334,28 +333,6 @@ class Aggregator:
             log.exception("joining labels of %s failed", model.identity)
             with self.stats.lock:
                 self.stats.records_rejected[(topic, "compute_error")] += len(decoded.frame)
-
-    def _observe_latency(self, model: ModelSpec, batch: DecodedBatch) -> None:
-        """The fixed-bucket latency histogram, by version and status class (each record once)."""
-        frame = batch.frame
-        if "latency_seconds" not in frame.columns:
-            return
-        latency = frame["latency_seconds"].to_numpy(dtype=np.float64, na_value=np.nan)
-        if "status_code" in frame.columns:
-            codes = frame["status_code"].to_numpy(dtype=np.float64, na_value=np.nan)
-            classes = np.where(
-                np.isnan(codes), "none", (np.nan_to_num(codes) // 100).astype(int).astype(str) + "xx"
-            )
-        else:
-            classes = np.full(len(frame), "none")
-        versions = frame["model_version"].astype(str).to_numpy()
-        with self.stats.lock:
-            for version in np.unique(versions):
-                for status in np.unique(classes[versions == version]):
-                    rows = (versions == version) & (classes == status)
-                    key = (model.namespace, model.name, str(version), str(status))
-                    histogram = self.stats.latency.setdefault(key, Histogram(LATENCY_BUCKETS))
-                    histogram.observe(latency[rows])
 
     def _commit_labels(self, partitions: list[int], *, sync: bool = True) -> None:
         """Commit the labels topic's positions: a label consumed twice after a crash is a counted duplicate."""

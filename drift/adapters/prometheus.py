@@ -195,6 +195,7 @@ class ModelmonCollector(Collector):
             for event, value in counts.items():
                 _add(events, mc.LABEL_JOIN_EVENTS, (namespace, name, event), value)
         yield events
+        yield from self._label_api()
         waiting = _family(mc.LABEL_JOIN_PENDING)
         for (namespace, name), kinds in pending.items():
             for kind, value in kinds.items():
@@ -275,6 +276,20 @@ class ModelmonCollector(Collector):
             put(mc.PREDICTIONS, ids, state.predictions)
             put(mc.WINDOWS_CLOSED, ids, state.windows)
         yield from families.values()
+
+    def _label_api(self) -> Iterator[Metric]:
+        snapshot = self.stats.label_api() if self.stats.label_api is not None else None
+        if snapshot is None:
+            return
+        requests = _family(mc.LABEL_API_REQUESTS)
+        for code, count in sorted(snapshot.get("requests", {}).items()):
+            _add(requests, mc.LABEL_API_REQUESTS, (str(code),), count)
+        labels = _family(mc.LABEL_API_LABELS)
+        _add(labels, mc.LABEL_API_LABELS, ("accepted", ""), snapshot.get("labels_accepted", 0))
+        for reason, count in sorted(snapshot.get("labels_rejected", {}).items()):
+            _add(labels, mc.LABEL_API_LABELS, ("rejected", str(reason)), count)
+        yield requests
+        yield labels
 
     def _aggregator_metrics(self) -> Iterator[Metric]:
         with self.stats.lock:

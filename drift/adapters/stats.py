@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
-__all__ = ["AggregatorStats", "Histogram"]
+from agent.metric_catalog import LATENCY_BUCKETS
+
+__all__ = ["AggregatorStats", "Histogram", "observe_latency"]
 
 
 @dataclass
@@ -54,6 +59,8 @@ class AggregatorStats:
     label_join: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
     label_pending: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
     label_delay: dict[tuple[str, str], Histogram] = field(default_factory=dict)
+    # The HTTP label endpoint's counts (requests by status code, labels accepted / rejected by reason).
+    label_api: Callable[[], dict[str, Any]] | None = None
     # (namespace, model, version, status class) -> prediction latency
     latency: dict[tuple[str, str, str, str], Histogram] = field(default_factory=dict)
     # (namespace, model, version, segment column) -> records beyond the segment's cardinality cap
@@ -62,3 +69,25 @@ class AggregatorStats:
     partitions: dict[str, int] = field(default_factory=dict)  # topic -> assigned partitions
     lag: dict[tuple[str, int], int] = field(default_factory=dict)  # (topic, partition) -> records
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+def observe_latency(stats: AggregatorStats, namespace: str, name: str, frame: pd.DataFrame) -> None:
+    """Count a batch's latencies into the fixed-bucket histograms, by version and status class."""
+    if "latency_seconds" not in frame.columns:
+        return
+    latency = frame["latency_seconds"].to_numpy(dtype=np.float64, na_value=np.nan)
+    if "status_code" in frame.columns:
+        codes = frame["status_code"].to_numpy(dtype=np.float64, na_value=np.nan)
+        classes = np.where(
+            np.isnan(codes), "none", (np.nan_to_num(codes) // 100).astype(int).astype(str) + "xx"
+        )
+    else:
+        classes = np.full(len(frame), "none")
+    versions = frame["model_version"].astype(str).to_numpy()
+    with stats.lock:
+        for version in np.unique(versions):
+            for status in np.unique(classes[versions == version]):
+                rows = (versions == version) & (classes == status)
+                key = (namespace, name, str(version), str(status))
+                histogram = stats.latency.setdefault(key, Histogram(LATENCY_BUCKETS))
+                histogram.observe(latency[rows])
