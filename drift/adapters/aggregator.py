@@ -25,6 +25,7 @@ from drift.adapters.join_store import JoinSnapshots
 from drift.adapters.labels import LabelTracker, QualitySink
 from drift.adapters.references import ReferenceCache
 from drift.adapters.settings import AggregatorSettings
+from drift.adapters.spill_files import FileSpill
 from drift.adapters.stats import AggregatorStats, observe_latency
 from drift.core.compute import compute_segments, compute_window
 from drift.core.decode import DecodedBatch, Rejection, RejectReason, decode_labels, decode_predictions
@@ -74,8 +75,9 @@ class Aggregator:
         self._dirty = False
         self._last_commit = 0.0
         self._pending: set[int] = set()
+        spill = FileSpill(settings.join_state_dir / "spill") if settings.join_state_dir else None
         self.labels = LabelTracker(
-            quality_sink, self.stats, settings.join_max_pending, self._reference_segments
+            quality_sink, self.stats, settings.join_max_pending, self._reference_segments, spill
         )
         self._label_offsets: dict[int, int] = {}  # labels partition -> next offset to consume
         # What may be committed on the labels topic: up to the last snapshot when there are snapshots.

@@ -20,6 +20,7 @@ from drift.adapters.stats import AggregatorStats, Histogram
 from drift.core.decode import DecodedBatch
 from drift.core.join import Joined, LabelJoin
 from drift.core.quality_windows import LABEL_DELAY_BUCKETS, QualityResult, QualityWindows
+from drift.core.spill import SpillStore
 
 __all__ = ["LabelTracker", "QualitySink"]
 
@@ -41,8 +42,10 @@ class LabelTracker:
         stats: AggregatorStats,
         max_pending: int = 10_000_000,
         segment_values: Callable[[ModelSpec, str], dict[str, tuple[str, ...]]] = lambda model, version: {},
+        spill: SpillStore | None = None,
     ) -> None:
         self.sink = sink
+        self.spill = spill  # where joins past max_pending put their oldest predictions
         self.stats = stats
         self.max_pending = max_pending
         # The reference's segment values of a model version, so quality segments match drift's.
@@ -53,7 +56,10 @@ class LabelTracker:
     def _state(self, model: ModelSpec) -> tuple[LabelJoin, QualityWindows]:
         state = self._models.get(model.identity)
         if state is None:
-            state = self._models[model.identity] = (LabelJoin(model, self.max_pending), QualityWindows(model))
+            state = self._models[model.identity] = (
+                LabelJoin(model, self.max_pending, self.spill),
+                QualityWindows(model),
+            )
         return state
 
     def models_of(self, partition: int) -> dict[str, tuple[LabelJoin, QualityWindows]]:

@@ -36,8 +36,10 @@ class AggregatorSettings:
         join_state_dir: where the label join's state is snapshotted per partition, so a restart
             loses no waiting prediction or label (None: kept in memory only).
         join_snapshot_seconds: how often the snapshot is written (labels are committed up to it).
-        join_max_pending: predictions a model may have waiting for labels; beyond, the oldest are
-            given up and counted (``evicted_predictions``): about 40 bytes each, so 10M ≈ 400 MB.
+        join_max_pending: predictions a model keeps in memory while they wait for labels (about
+            40 bytes each, so 10M ≈ 400 MB); beyond, the oldest spill to ``join_state_dir/spill``
+            (17 bytes each stay in memory), or without a state directory are given up and counted
+            (``evicted_predictions``).
         archive_dir: when set, every closed window's rows are also written to Parquet under this
             directory, for ``modelmon report`` (see docs/reports.md); a failed write is logged and
             never stops the aggregator.

@@ -29,6 +29,7 @@ from pandas.util import hash_array
 from agent.catalog.model import ModelSpec, QualitySpec, Task
 from agent.wire.format import FEATURE_PREFIX, LABEL_PREFIX, OUTPUT_PREFIX
 from drift.core.segments import MISSING, segment_keys
+from drift.core.spill import SpillStore
 
 __all__ = ["JoinCounts", "Joined", "LabelJoin", "request_hashes"]
 
@@ -41,35 +42,98 @@ def request_hashes(request_ids: pd.Series | npt.NDArray[np.object_]) -> npt.NDAr
     return np.asarray(hash_array(np.asarray(request_ids, dtype=object), categorize=False), dtype=np.uint64)
 
 
-class _Runs:
-    """Rows sorted by ``key`` in runs of geometric sizes, with a liveness mask per run."""
+# Always in memory: what finding, expiring and evicting rows needs. The rest may be spilled.
+_RESIDENT = ("key", "event_us")
 
-    def __init__(self) -> None:
-        self.runs: list[Columns] = []
+
+class _Run:
+    """Rows sorted by key. A spilled run keeps only its keys, event times and liveness in memory."""
+
+    __slots__ = ("alive", "columns", "handle", "names")
+
+    def __init__(self, columns: Columns) -> None:
+        self.columns = columns
+        self.names = tuple(columns)
+        self.alive = np.ones(len(columns["key"]), dtype=bool)
+        self.handle: str | None = None
+
+    @property
+    def key(self) -> npt.NDArray[np.uint64]:
+        return self.columns["key"]
+
+    def spill(self, store: SpillStore) -> None:
+        kept = {name: values[self.alive] for name, values in self.columns.items()}
+        self.alive = np.ones(len(kept["key"]), dtype=bool)
+        self.handle = store.write({n: v for n, v in kept.items() if n not in _RESIDENT})
+        self.columns = {n: kept[n] for n in _RESIDENT if n in kept}
+
+    def read(self, rows: npt.NDArray[np.intp] | None, store: SpillStore | None) -> Columns:
+        """All columns of ``rows`` (None: every row), reading spilled ones back."""
+        columns = {n: v if rows is None else v[rows] for n, v in self.columns.items()}
+        if self.handle is not None and store is not None:
+            columns |= store.read(self.handle, rows)
+        return {name: columns[name] for name in self.names}
+
+    def release(self, store: SpillStore | None) -> None:
+        if self.handle is not None and store is not None:
+            store.delete(self.handle)
+            self.handle = None
+
+
+class _Runs:
+    """Rows sorted by ``key`` in runs of geometric sizes, with a liveness mask per run.
+
+    With a ``spill`` store, :meth:`spill_oldest` moves the oldest runs' other columns out of memory.
+    """
+
+    def __init__(self, spill: SpillStore | None = None) -> None:
+        self.runs: list[_Run] = []
+        self.spill_store = spill
 
     def __len__(self) -> int:
-        return sum(int(np.count_nonzero(run["alive"])) for run in self.runs)
+        return sum(int(np.count_nonzero(run.alive)) for run in self.runs)
+
+    @property
+    def resident(self) -> int:
+        """Live rows whose columns are all in memory."""
+        return sum(int(np.count_nonzero(run.alive)) for run in self.runs if run.handle is None)
 
     @property
     def nbytes(self) -> int:
-        return sum(array.nbytes for run in self.runs for array in run.values())
+        return sum(run.alive.nbytes + sum(v.nbytes for v in run.columns.values()) for run in self.runs)
 
     def insert(self, columns: Columns) -> None:
         if not len(columns["key"]):
             return
         order = np.argsort(columns["key"], kind="stable")
-        run = {name: values[order] for name, values in columns.items()}
-        run["alive"] = np.ones(len(order), dtype=bool)
-        self.runs.append(run)
+        self.runs.append(_Run({name: values[order] for name, values in columns.items()}))
         # Merge while the newest run is at least half the size of the one before: O(log n) runs.
-        while len(self.runs) > 1 and len(self.runs[-1]["key"]) * 2 >= len(self.runs[-2]["key"]):
+        # Spilled runs stay as they are (merging would read them back).
+        while (
+            len(self.runs) > 1
+            and self.runs[-2].handle is None
+            and len(self.runs[-1].key) * 2 >= len(self.runs[-2].key)
+        ):
             newer, older = self.runs.pop(), self.runs.pop()
             merged = {
-                name: np.concatenate((older[name][older["alive"]], newer[name][newer["alive"]]))
-                for name in older
+                name: np.concatenate((older.columns[name][older.alive], newer.columns[name][newer.alive]))
+                for name in older.columns
             }
             order = np.argsort(merged["key"], kind="stable")
-            self.runs.append({name: values[order] for name, values in merged.items()})
+            self.runs.append(_Run({name: values[order] for name, values in merged.items()}))
+
+    def spill_oldest(self, keep: int) -> int:
+        """Spill the oldest in-memory runs until at most ``keep`` rows stay resident; returns rows spilled."""
+        if self.spill_store is None:
+            return 0
+        spilled = 0
+        for run in self.runs:
+            if self.resident <= keep:
+                break
+            if run.handle is None:
+                spilled += int(np.count_nonzero(run.alive))
+                run.spill(self.spill_store)
+        return spilled
 
     def find(
         self, keys: npt.NDArray[np.uint64]
@@ -77,11 +141,11 @@ class _Runs:
         """Per run holding some of ``keys`` alive: (run, positions in ``keys``, rows in the run)."""
         found = []
         for index, run in enumerate(self.runs):
-            if not len(run["key"]):
+            if not len(run.key):
                 continue
-            rows = np.searchsorted(run["key"], keys)
-            rows = np.minimum(rows, len(run["key"]) - 1)
-            hit = (run["key"][rows] == keys) & run["alive"][rows]
+            rows = np.searchsorted(run.key, keys)
+            rows = np.minimum(rows, len(run.key) - 1)
+            hit = (run.key[rows] == keys) & run.alive[rows]
             if hit.any():
                 found.append((index, np.flatnonzero(hit), rows[hit]))
         return found
@@ -91,9 +155,9 @@ class _Runs:
         positions, parts = [], []
         for index, where, rows in self.find(keys):
             run = self.runs[index]
-            run["alive"][rows] = False
+            run.alive[rows] = False
             positions.append(where)
-            parts.append({name: values[rows] for name, values in run.items() if name != "alive"})
+            parts.append(run.read(rows, self.spill_store))
         if not parts:
             return np.empty(0, dtype=np.intp), {}
         return np.concatenate(positions), {
@@ -102,17 +166,14 @@ class _Runs:
 
     def rows(self) -> Columns:
         """Every live row, one array per column (for a snapshot)."""
-        if not self.runs:
+        parts = [run.read(np.flatnonzero(run.alive), self.spill_store) for run in self.runs]
+        if not parts:
             return {}
-        return {
-            name: np.concatenate([run[name][run["alive"]] for run in self.runs])
-            for name in self.runs[0]
-            if name != "alive"
-        }
+        return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
 
     def evict_oldest(self, column: str, count: int) -> int:
         """Mark the ``count`` live rows with the smallest ``column`` dead; returns how many."""
-        values = np.concatenate([run[column][run["alive"]] for run in self.runs])
+        values = np.concatenate([run.columns[column][run.alive] for run in self.runs])
         # The first value that stays (rows tied with it stay too, so a few more may remain).
         cutoff = int(values.max()) + 1 if count >= values.size else int(np.partition(values, count)[count])
         return self.expire(column, cutoff)
@@ -121,10 +182,13 @@ class _Runs:
         """Mark rows whose ``column`` is below ``before`` dead; returns how many were alive."""
         expired = 0
         for run in self.runs:
-            old = run["alive"] & (run[column] < before)
+            old = run.alive & (run.columns[column] < before)
             expired += int(np.count_nonzero(old))
-            run["alive"] &= ~old
-        self.runs = [run for run in self.runs if run["alive"].any()]
+            run.alive &= ~old
+        for run in self.runs:
+            if not run.alive.any():
+                run.release(self.spill_store)
+        self.runs = [run for run in self.runs if run.alive.any()]
         return expired
 
 
@@ -140,6 +204,7 @@ class JoinCounts:
     expired_predictions: int = 0  # no label within the lateness bound
     expired_labels: int = 0  # no prediction within the lateness bound (or it was given up before)
     evicted_predictions: int = 0  # the oldest ones, given up to stay within ``max_pending``
+    spilled_predictions: int = 0  # moved out of memory (to disk) to stay within ``max_pending``
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +245,9 @@ def _class_codes(values: pd.Series, classes: tuple[str, ...]) -> npt.NDArray[np.
 class LabelJoin:
     """The join state of one model (see the module docstring)."""
 
-    def __init__(self, model: ModelSpec, max_pending: int = 10_000_000) -> None:
+    def __init__(
+        self, model: ModelSpec, max_pending: int = 10_000_000, spill: SpillStore | None = None
+    ) -> None:
         if model.quality is None:
             raise ValueError(f"{model.identity} has no quality section")
         self.model = model
@@ -192,7 +259,7 @@ class LabelJoin:
         self.segment_values: dict[str, list[str]] = {segment.column: [] for segment in model.segments}
         self.counts = JoinCounts()
         self.watermark_us: int | None = None
-        self._predictions = _Runs()
+        self._predictions = _Runs(spill)
         self._labels = _Runs()
         self._joined = _Runs()  # keys already joined, to tell a duplicate label from an early one
 
@@ -310,9 +377,13 @@ class LabelJoin:
         replaced, _ = self._predictions.take(columns["key"])
         self.counts.duplicate_predictions += int(replaced.size)
         self._predictions.insert(columns)
-        excess = len(self._predictions) - self.max_pending
-        if excess > 0:  # give up the oldest, counted, rather than grow without bound
-            self.counts.evicted_predictions += self._predictions.evict_oldest("event_us", excess)
+        if self._predictions.resident > self.max_pending:
+            # Past the memory bound: spill the oldest to disk, or (with nowhere to spill) give them
+            # up, counted, rather than grow without bound.
+            self.counts.spilled_predictions += self._predictions.spill_oldest(self.max_pending // 2)
+            excess = self._predictions.resident - self.max_pending
+            if excess > 0:
+                self.counts.evicted_predictions += self._predictions.evict_oldest("event_us", excess)
         return joined
 
     def add_labels(self, frame: pd.DataFrame, event_us: npt.NDArray[np.int64]) -> Joined:

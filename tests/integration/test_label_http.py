@@ -395,7 +395,9 @@ def test_the_aggregator_service_serves_labels_that_its_own_loop_joins(kafka, new
 
         wait_until(lambda: labels_seen() == 10, 15, what="the aggregator to take the 10 labels")
         assert post(f"http://127.0.0.1:{port}/v1/labels", {"model": "nobody/here", "labels": []})[0] == 404
-        with urllib.request.urlopen(f"http://127.0.0.1:{service.metrics_port}/metrics", timeout=5) as response:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{service.metrics_port}/metrics", timeout=5
+        ) as response:
             text = response.read().decode()
         assert 'modelmon_label_api_requests_total{code="202"} 1.0' in text
         assert 'modelmon_label_api_requests_total{code="404"} 1.0' in text

@@ -1,5 +1,8 @@
 """The label join: out of order, early, late, duplicated and expired labels, counted exactly."""
 
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -109,3 +112,25 @@ def test_pending_predictions_are_bounded_by_giving_up_the_oldest_counted():
         join.pending_predictions <= 100 and join.counts.evicted_predictions == 300 - join.pending_predictions
     )
     assert len(join.add_labels(*labels(["r299", "r0"], [400, 400], [1, 1]))) == 1  # the newest stayed
+
+
+def test_past_the_memory_bound_the_oldest_predictions_spill_and_still_join():
+    from drift.adapters.spill_files import FileSpill
+    from drift.core.spill import MemorySpill
+
+    for store in (MemorySpill(), FileSpill(Path(tempfile.mkdtemp()) / "spill")):
+        join = LabelJoin(MODEL, max_pending=100, spill=store)
+        for start in range(0, 400, 50):
+            ids = [f"r{i}" for i in range(start, start + 50)]
+            join.add_predictions(
+                *predictions(ids, np.arange(start, start + 50), np.arange(start, start + 50) / 400)
+            )
+        assert join.counts.evicted_predictions == 0 and join.counts.spilled_predictions > 0
+        assert join.pending_predictions == 400 and join.nbytes < 400 * 30  # spilled rows keep 17 bytes
+        ids = [f"r{i}" for i in range(0, 400, 7)]
+        joined = join.add_labels(*labels(ids, [500] * len(ids), [1] * len(ids)))
+        assert len(joined) == len(ids)
+        order = np.argsort(joined.prediction_us)
+        assert np.array_equal(joined.scores["1"][order], np.arange(0, 400, 7) / 400)  # read back exactly
+        join.add_labels(*labels([f"r{i}" for i in range(400)], [600] * 400, [0] * 400))
+        assert join.pending_predictions == 0
