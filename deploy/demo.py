@@ -14,6 +14,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -71,6 +72,8 @@ class DemoReport:
     accuracy_before: float | None = None
     accuracy_after: float | None = None
     estimated_before: float | None = None  # CBPE's accuracy estimate of the latest window before drift
+    # |estimated - realized| accuracy of the latest window before the drift that has most of its labels
+    estimate_gap_before: float | None = None
 
 
 def _has_labels(path: Path, model: ModelSpec) -> bool:
@@ -142,6 +145,43 @@ def _traffic(
                     labels, model.identity, {model.quality.label: truth}, request_ids=due_ids
                 )
         stop.wait(0.1)
+
+
+class _WindowRecorder:
+    """Passes windows and quality updates on, keeping the demo's own record of each window's
+    accuracy estimate and realized accuracy (the store keeps only the latest)."""
+
+    def __init__(self, windows: Any, quality: Any) -> None:
+        self._windows, self._quality = windows, quality
+        self.lock = threading.Lock()
+        self.estimated: dict[int, float] = {}  # by window start (µs), whole model
+        self.realized: dict[int, tuple[float, float]] = {}  # by window start: (accuracy, coverage)
+
+    def publish(self, model: ModelSpec, result: Any, frame: Any) -> None:
+        self._windows.publish(model, result, frame)
+        with self.lock:
+            for estimate in result.estimates if not result.key.segment else ():
+                if estimate.metric == "accuracy":
+                    self.estimated[result.key.start_us] = estimate.value
+
+    def publish_quality(self, model: ModelSpec, result: Any) -> None:
+        self._quality.publish_quality(model, result)
+        if not result.key.segment and "accuracy" in result.metrics.values:
+            with self.lock:
+                self.realized[result.key.start_us] = (result.metrics.values["accuracy"], result.coverage)
+
+    def estimate_gap(self, before_us: int) -> float | None:
+        """|estimated - realized| of the last window ending before ``before_us`` with most labels."""
+        with self.lock:
+            starts = [
+                s
+                for s, (_, coverage) in self.realized.items()
+                if coverage >= 0.8 and s in self.estimated and s < before_us
+            ]
+            if not starts:
+                return None
+            start = max(starts)
+            return abs(self.estimated[start] - self.realized[start][0])
 
 
 def _quality_line(service: AggregatorService, model: ModelSpec, report: DemoReport, drift_at: float) -> str:
@@ -269,6 +309,8 @@ def run_demo(options: DemoOptions, settings: Settings, *, stop: threading.Event 
         idle_advance_seconds=5.0,
     )
     service = AggregatorService.start(aggregator_settings, catalog)
+    recorder = _WindowRecorder(service.aggregator.sink, service.store)
+    service.aggregator.sink = service.aggregator.labels.sink = recorder
     report.metrics_url = f"http://127.0.0.1:{service.metrics_port}/metrics"
     print(f"  metrics     {report.metrics_url}")
     if service.archive is not None:
@@ -322,6 +364,9 @@ def run_demo(options: DemoOptions, settings: Settings, *, stop: threading.Event 
         service.stop()
         if options.html_report:
             report.report_path = _write_html_report(service, catalog, model, options.workdir)
+        report.estimate_gap_before = recorder.estimate_gap(
+            int((start + options.drift_after) * 1e6) - int(model.window.size_seconds * 1e6)
+        )
         if prometheus:
             prometheus.stop()
         if broker:
