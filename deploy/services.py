@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.catalog.model import Catalog
+from agent.errors import ConfigError
 from agent.publisher import Publisher
 from agent.settings import PublisherSettings
 from drift.adapters.aggregator import Aggregator, WindowSink
@@ -53,7 +54,12 @@ class AggregatorService:
         ``label_api_token_file`` is set) and start consuming in a thread."""
         count = ensure_topic(settings.kafka, settings.topic, partitions)
         # Labels are keyed like predictions; as many partitions put a model's labels with its predictions.
-        ensure_topic(settings.kafka, settings.labels_topic, count)
+        labels = ensure_topic(settings.kafka, settings.labels_topic, count)
+        if labels != count:
+            raise ConfigError(
+                f"topic {settings.labels_topic} has {labels} partitions and {settings.topic} {count}: "
+                "labels must be partitioned like predictions to reach the aggregator holding them"
+            )
         checkpoints = KafkaCheckpointStore(settings.kafka, settings.resolved_checkpoint_topic, count)
         store = ResultStore()
         stats = AggregatorStats()

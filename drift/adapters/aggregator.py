@@ -11,6 +11,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -21,7 +22,7 @@ import pandas as pd
 
 from agent.catalog.model import Catalog, ModelSpec, WindowSpec
 from drift.adapters.checkpoints import CheckpointStore
-from drift.adapters.join_store import JoinSnapshots
+from drift.adapters.join_store import JoinSnapshots, PartitionSnapshot
 from drift.adapters.labels import LabelTracker, QualitySink
 from drift.adapters.references import ReferenceCache
 from drift.adapters.settings import AggregatorSettings
@@ -75,7 +76,12 @@ class Aggregator:
         self._dirty = False
         self._last_commit = 0.0
         self._pending: set[int] = set()
-        spill = FileSpill(settings.join_state_dir / "spill") if settings.join_state_dir else None
+        # Spills belong to this process (snapshots are what the next owner reads): its own folder.
+        spill = (
+            FileSpill(settings.join_state_dir / "spill" / uuid.uuid4().hex)
+            if settings.join_state_dir
+            else None
+        )
         self.labels = LabelTracker(
             quality_sink, self.stats, settings.join_max_pending, self._reference_segments, spill
         )
@@ -137,7 +143,7 @@ class Aggregator:
             )
             start = checkpoint.safe_offset if checkpoint else (fetched[0].offset if fetched else None)
             self._join_from[partition] = checkpoint.replay_until if checkpoint else 0
-            snapshot = self._snapshots.load(partition, self.catalog) if self._snapshots else None
+            snapshot = self._load_snapshot(partition)
             if snapshot is not None:
                 # Predictions after the snapshot go to the join again: read from there if earlier.
                 self.labels.restore(partition, snapshot.models)
@@ -161,13 +167,25 @@ class Aggregator:
         if self._states:
             self.assigned.set()
 
+    def _load_snapshot(self, partition: int) -> PartitionSnapshot | None:
+        """The partition's join snapshot; a broken one is logged and counted, and skipped."""
+        if self._snapshots is None:
+            return None
+        try:
+            return self._snapshots.load(partition, self.catalog)
+        except Exception:  # a corrupt or incompatible snapshot must not crash-loop the aggregator
+            log.exception("join snapshot of partition %d unreadable: starting its join empty", partition)
+            with self.stats.lock:
+                self.stats.sink_failures["JoinSnapshots"] += 1
+            return None
+
     def _resume_labels(self, partition: int, offset: int | None, polled: dict[Any, Any]) -> None:
         """Read a partition's labels again from what its join snapshot covers."""
         from kafka import TopicPartition
 
         tp = TopicPartition(self.settings.labels_topic, partition)
-        polled.pop(tp, None)
         if offset is not None and tp in self._consumer.assignment():
+            polled.pop(tp, None)  # fetched from elsewhere: read again from the snapshot's end
             self._consumer.seek(tp, offset)
             self._label_offsets[partition] = self._label_committable[partition] = offset
 

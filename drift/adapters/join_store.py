@@ -112,7 +112,10 @@ class JoinSnapshots:
         """The partition's last snapshot, or None. Models no longer in the catalog are skipped."""
         folder = self._dir(partition)
         if not (folder / "offsets.json").exists():
-            return None
+            # A crash between the two renames of ``save`` leaves only the previous snapshot.
+            folder = folder.with_name(folder.name + ".old")
+            if not (folder / "offsets.json").exists():
+                return None
         offsets = json.loads((folder / "offsets.json").read_text())
         models: dict[str, tuple[LabelJoin, QualityWindows]] = {}
         for path in sorted(p for p in folder.iterdir() if p.is_dir()):

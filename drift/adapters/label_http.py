@@ -35,6 +35,8 @@ __all__ = ["MAX_BODY_BYTES", "MAX_ITEMS", "ApiError", "LabelApi", "parse_labels"
 
 log = logging.getLogger(__name__)
 
+_DRAIN_BYTES = 1_048_576
+
 LABELS_PATH = "/v1/labels"
 MAX_BODY_BYTES = 8 * 1024 * 1024
 MAX_ITEMS = 100_000
@@ -167,8 +169,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
         self.wfile.flush()
-        if 0 < self._unread <= 2 * self.server.api.max_body_bytes:  # let a client still sending read this
-            self.rfile.read(self._unread)
+        # Let a client still sending its body read this answer: drain a little of it, in chunks,
+        # never more than _DRAIN_BYTES (an unauthenticated client must not make us read much).
+        left = min(self._unread, 65_536 if status == 401 else _DRAIN_BYTES)
+        while left > 0:
+            chunk = self.rfile.read(min(left, 65_536))
+            if not chunk:
+                break
+            left -= len(chunk)
 
     def _refuse(self, exc: ApiError) -> None:
         level = logging.WARNING if exc.status >= 500 else logging.INFO

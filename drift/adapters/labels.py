@@ -70,6 +70,7 @@ class LabelTracker:
         """Take over a partition's snapshot (replacing what this process held for those models)."""
         for identity, state in models.items():
             state[0].max_pending = self.max_pending
+            state[0].use_spill(self.spill)
             self._models[identity] = state
             self._partition_of[identity] = partition
             self._update_stats(state[0].model, state[0])

@@ -395,7 +395,7 @@ class LabelJoin:
             "label": self._labelled(frame),
         }
         self.counts.labels += len(keys)
-        self._advance(columns["event_us"])
+        # Label times do not move the clock: one label dated far ahead must not expire everything.
         repeated = pd.Index(keys).duplicated(keep="last")
         seen = np.zeros(len(keys), dtype=bool)
         for _, where, _ in self._joined.find(keys):
@@ -443,6 +443,12 @@ class LabelJoin:
             },
         )
 
+    def use_spill(self, store: SpillStore | None) -> None:
+        """Spill past ``max_pending`` into ``store`` from now on (after a restore, say)."""
+        self._predictions.spill_store = store
+        if store is not None and self._predictions.resident > self.max_pending:
+            self.counts.spilled_predictions += self._predictions.spill_oldest(self.max_pending // 2)
+
     def snapshot(self) -> dict[str, Columns]:
         """The waiting rows, by kind (``predictions``, ``labels``, ``joined``), to persist."""
         return {
@@ -476,7 +482,8 @@ class LabelJoin:
                 runs.insert(columns)
 
     def expire(self) -> None:
-        """Give up predictions and labels older than the lateness bound behind the watermark."""
+        """Give up predictions and labels older than the lateness bound behind the watermark (the
+        newest prediction time seen)."""
         if self.watermark_us is None:
             return
         before = self.watermark_us - self.lateness_us

@@ -177,6 +177,8 @@ class PartitionWindows:
                 lateness = self._lateness_us(window_for(model))
                 self._clocks[model] = _ModelClock(mark, mark - lateness)
         self._resume_counts = dict(checkpoint.count_positions) if checkpoint else {}
+        self._idle_models: set[str] = set()
+        self._last_count_start: dict[tuple[str, str], int] = {}
         self.replay_until = checkpoint.replay_until if checkpoint else 0
         # None until the first message: a fresh partition's position is only known from its records.
         self.next_offset: int | None = checkpoint.safe_offset if checkpoint else None
@@ -297,15 +299,18 @@ class PartitionWindows:
         return AddOutcome(accepted, 0, skipped)
 
     def advance_idle(self, now_us: int) -> None:
-        """Move each idle model's watermark with the wall clock once it has been idle long enough."""
+        """Move each idle model's watermark with the wall clock once it has been idle long enough;
+        an idle model's partial count windows close at the next :meth:`pop_closed`."""
         if self.replaying:
             return
-        for clock in self._clocks.values():
+        self._idle_models = set()
+        for model, clock in self._clocks.items():
             if clock.last_arrival_us is None:
                 continue
             idle = now_us - clock.last_arrival_us
             if idle >= self._idle_us:
                 clock.watermark_us = max(clock.watermark_us, clock.max_event_us + idle)
+                self._idle_models.add(model)
 
     def pop_closed(self) -> list[ClosedWindow]:
         """Remove and return the windows that are complete (none while replaying)."""
@@ -359,6 +364,10 @@ class PartitionWindows:
         closed: list[ClosedWindow] = []
         for (model, version), buffer in list(self._counts.items()):
             size = self._window_for(model).size_records or 1
+            if buffer.records < size and model in self._idle_models:
+                # A version that stopped sending: its last, partial window closes rather than
+                # holding the committed offset back for ever.
+                size = buffer.records
             if buffer.records < size:
                 continue
             del self._counts[(model, version)]
@@ -367,7 +376,10 @@ class PartitionWindows:
             for begin in range(0, len(frame) - size + 1, size):
                 part = frame.iloc[begin : begin + size].reset_index(drop=True)
                 events = event_us[begin : begin + size]
-                key = WindowKey(model, version, int(events[0]))
+                # Keyed by the first row's time, made unique: many rows of a batch share a time.
+                start = max(int(events[0]), self._last_count_start.get((model, version), -1) + 1)
+                self._last_count_start[(model, version)] = start
+                key = WindowKey(model, version, start)
                 closed.append(ClosedWindow(key, int(events.max()) + 1, part, np.ones(size, dtype=bool)))
             rest = len(frame) % size
             if rest:  # the remaining rows open the next window
@@ -381,13 +393,16 @@ class PartitionWindows:
         """
         if self.next_offset is None:
             return None
+        positions = {key: b.position for key, b in self._counts.items()}
+        if self.replaying:  # count windows the replay has not reached yet are still open
+            positions = {**self._resume_counts, **positions}
         offsets = [p.min_offset for p in self._panes.values()]
-        offsets += [b.position.offset for b in self._counts.values()]
+        offsets += [position.offset for position in positions.values()]
         safe = min(offsets, default=self.next_offset)
         return Checkpoint(
             partition=self.partition,
             safe_offset=min(safe, self.next_offset),
             replay_until=max(self.next_offset, self.replay_until),
             watermarks_us={model: clock.watermark_us for model, clock in self._clocks.items()},
-            count_positions={key: b.position for key, b in self._counts.items()},
+            count_positions=positions,
         )

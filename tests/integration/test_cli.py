@@ -40,7 +40,7 @@ def test_aggregator_process_serves_metrics_and_stops_cleanly(kafka, kafka_bootst
     topic = new_topic(partitions=2)
     port = free_port()
     (tmp_path / "settings.yaml").write_text(
-        f"aggregator: {{topic: {topic}, session_timeout_ms: 6000, heartbeat_interval_ms: 1000,"
+        f"aggregator: {{topic: {topic}, labels_topic: {topic}.labels, session_timeout_ms: 6000, heartbeat_interval_ms: 1000,"
         f" idle_advance_seconds: 1, metrics_host: 127.0.0.1}}\n"
     )
     process = aggregator_process(tmp_path / "settings.yaml", EXAMPLE, kafka_bootstrap, port, f"cli-{topic}")

@@ -28,10 +28,10 @@ def test_demo_shows_drift_only_after_injection(kafka_bootstrap, capsys, tmp_path
     # labels joined: the realized accuracy drops after the drift (the world changed, the model did not)
     assert report.labels_sent > 0 and report.accuracy_before is not None and report.accuracy_after is not None
     assert report.accuracy_before > report.accuracy_after + 0.1
-    # before the drift the model is calibrated: CBPE's estimate is close to the realized accuracy
-    assert (
-        report.estimated_before is not None and abs(report.estimated_before - report.accuracy_before) < 0.06
-    )
+    # before the drift the model is calibrated: on one window with most of its labels, CBPE's
+    # estimate is close to the realized accuracy (about 2,000 predictions: a standard error near 0.01)
+    assert report.estimated_before is not None
+    assert report.estimate_gap_before is not None and report.estimate_gap_before < 0.05
     assert report.multivariate_alarms_before == 0  # the PCA band and the classifier stay quiet
     assert report.segments >= 4 * 3  # one window per region, per closed window
     html = report.report_path.read_text() if report.report_path else ""

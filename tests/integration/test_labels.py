@@ -91,9 +91,19 @@ def test_labels_join_through_the_broker_with_every_awkward_case_counted(kafka, n
                 request_ids=ids[late[:20]],
                 event_times=np.full(20, T0 + 31),
             )
-            # a label far later moves the join's clock past the bound: what waits since T0 + 2 is given up
-            log_labels(labels_out, MODEL, {"fraud": [0]}, request_ids=["clock"], event_times=[T0 + 100])
             assert labels_out.flush(30)
+            # a prediction far later moves the join's clock (prediction time) past the bound: what
+            # waits since T0 + 2 is given up
+            log_predictions(
+                predictions_out,
+                MODEL,
+                {"x": [0.0]},
+                {"p": [0.5]},
+                version="v1",
+                request_ids=["clock"],
+                event_times=[T0 + 100],
+            )
+            assert predictions_out.flush(30)
 
         def counts() -> dict[str, int]:
             with running.aggregator.stats.lock:
@@ -105,13 +115,15 @@ def test_labels_join_through_the_broker_with_every_awkward_case_counted(kafka, n
             what="450 labels joined",
         )
         wait_until(
-            lambda: counts().get("expired_predictions") == n - 450, 60, what="unlabelled predictions given up"
+            lambda: counts().get("expired_predictions") == n - 450 and counts().get("expired_labels") == 1,
+            60,
+            what="unlabelled predictions and the orphan label given up",
         )
     finally:
         running.stop()
     final = counts()
-    assert final["labels"] == 450 + 1 + 20 + 1 and final["predictions"] == n
-    assert final["expired_labels"] == 1  # "never-predicted"; "clock" is the newest and still waits
+    assert final["labels"] == 450 + 1 + 20 and final["predictions"] == n + 1
+    assert final["expired_labels"] == 1  # "never-predicted"; the "clock" prediction is the newest and waits
     with running.sink.lock:
         latest = {}
         for result in running.sink.quality:

@@ -45,6 +45,7 @@ def test_the_aggregator_archives_every_window_and_a_report_is_built_from_it(
         kafka=kafka,
         group_id=f"g-{uuid.uuid4().hex[:8]}",
         topic=topic,
+        labels_topic=f"{topic}.labels",
         checkpoint_topic=f"{topic}.checkpoints",
         metrics_host="127.0.0.1",
         metrics_port=0,

@@ -134,3 +134,11 @@ def test_past_the_memory_bound_the_oldest_predictions_spill_and_still_join():
         assert np.array_equal(joined.scores["1"][order], np.arange(0, 400, 7) / 400)  # read back exactly
         join.add_labels(*labels([f"r{i}" for i in range(400)], [600] * 400, [0] * 400))
         assert join.pending_predictions == 0
+
+
+def test_a_label_dated_far_ahead_does_not_expire_what_waits():
+    join = LabelJoin(MODEL)
+    join.add_predictions(*predictions(["a", "b"], [10, 11], [0.9, 0.1]))
+    join.add_labels(*labels(["x"], [253_402_300_000], [1]))  # year 9999: a wrong clock
+    join.expire()
+    assert join.pending_predictions == 2 and join.counts.expired_predictions == 0

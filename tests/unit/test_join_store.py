@@ -46,3 +46,24 @@ def test_a_snapshot_restores_the_join_exactly(tmp_path):
     )
     assert store.load(4, Catalog({MODEL.identity: MODEL})) is None
     assert store.load(3, Catalog({})).models == {}  # a model no longer in the catalog is skipped
+
+
+def test_a_restored_join_keeps_spilling_and_a_half_swapped_snapshot_still_loads(tmp_path):
+    from drift.adapters.labels import LabelTracker
+    from drift.adapters.stats import AggregatorStats
+    from drift.core.spill import MemorySpill
+
+    join, windows = LabelJoin(MODEL, max_pending=1000), QualityWindows(MODEL)
+    frame, event_us = predictions([f"r{i}" for i in range(300)], np.arange(300), np.full(300, 0.5))
+    join.add_predictions(frame, event_us)
+    store = JoinSnapshots(tmp_path)
+    store.save(0, {MODEL.identity: (join, windows)}, predictions_until=1, labels_until=None)
+    (tmp_path / "partition-0").rename(tmp_path / "partition-0.old")  # a crash between the renames
+    snapshot = store.load(0, Catalog({MODEL.identity: MODEL}))
+    assert snapshot is not None and snapshot.models[MODEL.identity][0].pending_predictions == 300
+    spill = MemorySpill()
+    tracker = LabelTracker(None, AggregatorStats(), max_pending=100, spill=spill)
+    tracker.restore(0, snapshot.models)
+    restored = snapshot.models[MODEL.identity][0]
+    assert restored.counts.spilled_predictions > 0 and restored.counts.evicted_predictions == 0
+    assert spill.stored and restored.pending_predictions == 300

@@ -172,3 +172,41 @@ def test_fresh_records_count_each_accepted_prediction_once(spec):
     state.add(len(_stream(3)) + 1, batch("b/m", [10_000]), 0)
     fresh += sum(c.fresh_records for c in state.pop_closed())
     assert fresh == accepted > 0
+
+
+@pytest.mark.parametrize("spec", [SPEC, SLIDING, COUNT], ids=["tumbling", "sliding", "count"])
+@pytest.mark.parametrize("seed", range(8))
+def test_a_second_hand_over_during_the_replay_loses_and_duplicates_nothing(seed, spec):
+    stream = _stream(seed)
+    expected, _ = _run(windows(spec), stream, range(len(stream)))
+    rng = np.random.default_rng(seed + 100)
+    first = windows(spec)
+    cut = int(rng.integers(1, len(stream) - 1))
+    before, _ = _run(first, stream, range(cut))
+    checkpoint = first.checkpoint()
+    second = windows(spec, checkpoint=checkpoint)
+    replayed = int(rng.integers(0, cut - checkpoint.safe_offset + 1))  # stop part way through the replay
+    middle, _ = _run(second, stream, range(checkpoint.safe_offset, checkpoint.safe_offset + replayed))
+    again = second.checkpoint()
+    third = windows(spec, checkpoint=again)
+    after, _ = _run(third, stream, range(again.safe_offset, len(stream)))
+    assert before + middle + after == expected
+
+
+def test_an_idle_versions_partial_count_window_closes():
+    state = windows(COUNT)
+    state.add(0, batch("a/m", [1, 2, 3]), now_us=100 * SECOND)
+    assert state.pop_closed() == []
+    state.advance_idle(104 * SECOND)  # idle 4 s < 5 s
+    assert state.pop_closed() == []
+    state.advance_idle(106 * SECOND)
+    (closed,) = state.pop_closed()
+    assert len(closed.frame) == 3 and state.open_windows == 0
+    assert state.checkpoint().count_positions == {}  # nothing holds the offset back any more
+
+
+def test_count_windows_of_rows_with_one_time_get_distinct_keys():
+    state = windows(COUNT)
+    state.add(0, batch("a/m", [5.0] * 21), now_us=0)
+    keys = [c.key for c in state.pop_closed()]
+    assert len(keys) == len(set(keys)) == 3
