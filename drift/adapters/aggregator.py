@@ -227,6 +227,7 @@ class Aggregator:
         if not partitions:
             return
         self._close_windows(self._clock(), partitions)
+        self.labels.flush()  # what labels changed reaches the sink before the models go
         self._snapshot(partitions)
         self._commit(partitions, sync=sync)
         for partition in partitions:
@@ -276,6 +277,10 @@ class Aggregator:
                 continue
             for message in messages:
                 self._process(state, message, now_us)
+        try:
+            self.labels.flush()
+        except Exception:  # a bug in the quality side must not stop drift
+            log.exception("publishing realized quality failed")
         for state in self._states.values():
             state.advance_idle(now_us)
         self._close_windows(now, list(self._states))

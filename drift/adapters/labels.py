@@ -109,10 +109,15 @@ class LabelTracker:
                 )
                 delay.observe(joined.delay_seconds)
             kept = lambda version: self._segment_values(model, version)  # noqa: E731
-            for result in windows.add(joined, join.versions, join.segment_values, kept):
-                if self.sink is not None:
-                    self.sink.publish_quality(model, result)
+            windows.add(joined, join.versions, join.segment_values, kept, compute=False)
         self._update_stats(model, join)
+
+    def flush(self) -> None:
+        """Compute and publish each window that labels changed since the last flush (once per poll)."""
+        for join, windows in self._models.values():
+            for result in windows.pop_changed():
+                if self.sink is not None:
+                    self.sink.publish_quality(join.model, result)
 
     def _update_stats(self, model: ModelSpec, join: LabelJoin) -> None:
         with self.stats.lock:

@@ -257,6 +257,7 @@ class LabelJoin:
         self.versions: list[str] = []
         # Per segment column, its values in the order first seen (codes index into these).
         self.segment_values: dict[str, list[str]] = {segment.column: [] for segment in model.segments}
+        self._segment_index: dict[str, dict[str, int]] = {}  # value -> code, per column
         self.counts = JoinCounts()
         self.watermark_us: int | None = None
         self._predictions = _Runs(spill)
@@ -291,12 +292,15 @@ class LabelJoin:
         for column, known in self.segment_values.items():
             name = FEATURE_PREFIX + column
             keys = segment_keys(frame[name]) if name in frame.columns else np.full(len(frame), MISSING)
+            index = self._segment_index.setdefault(column, {v: i for i, v in enumerate(known)})
             values, inverse = np.unique(keys, return_inverse=True)
             mapping = np.empty(len(values), dtype=np.int32)
             for i, value in enumerate(values):
-                if value not in known:
+                code = index.get(str(value))
+                if code is None:
+                    code = index[str(value)] = len(known)
                     known.append(str(value))
-                mapping[i] = known.index(str(value))
+                mapping[i] = code
             codes[column] = mapping[inverse]
         return codes
 
@@ -470,6 +474,7 @@ class LabelJoin:
         for column, values in (segment_values or {}).items():
             if column in self.segment_values:
                 self.segment_values[column] = list(values)
+        self._segment_index = {}
         self.counts = counts
         self.watermark_us = watermark_us
         for kind, runs in (

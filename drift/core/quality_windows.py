@@ -83,6 +83,7 @@ class QualityWindows:
         self.quality: QualitySpec = model.quality
         self.size_us = max(1, round(model.window.size_seconds * _MICROS))
         self._windows: dict[tuple[str, str, int], _Window] = {}  # (version, segment, start)
+        self._changed: set[tuple[str, str, int]] = set()
 
     def __len__(self) -> int:
         return len(self._windows)
@@ -143,8 +144,14 @@ class QualityWindows:
         versions: list[str],
         names: dict[str, list[str]] | None = None,
         kept: Callable[[str], dict[str, tuple[str, ...]]] = lambda version: {},
+        *,
+        compute: bool = True,
     ) -> list[QualityResult]:
-        """Add joined rows (versions and segment names: the join's); returns the windows they changed."""
+        """Add joined rows (versions and segment names: the join's); returns the windows they changed.
+
+        With ``compute=False`` nothing is computed yet: the changed windows are remembered for
+        :meth:`pop_changed`, so many small label batches cost one computation per window.
+        """
         if not len(joined):
             return []
         starts = self._starts(joined.prediction_us)
@@ -158,7 +165,15 @@ class QualityWindows:
                 window.parts.append((joined.prediction[rows], joined.label[rows]))
                 window.scores.append({cls: values[rows] for cls, values in joined.scores.items()})
                 touched.append(key)
+        if not compute:
+            self._changed.update(touched)
+            return []
         return [self.result(*key) for key in touched]
+
+    def pop_changed(self) -> list[QualityResult]:
+        """The results of the windows changed since the last call (those still kept)."""
+        changed, self._changed = self._changed, set()
+        return [self.result(*key) for key in sorted(changed) if key in self._windows]
 
     def result(self, version: str, segment: str, start_us: int) -> QualityResult:
         window = self._windows[(version, segment, start_us)]
@@ -166,6 +181,8 @@ class QualityWindows:
         label = np.concatenate([y for _, y in window.parts]) if window.parts else np.empty(0)
         classes = window.scores[0].keys() if window.scores else ()
         scores = {cls: np.concatenate([s[cls] for s in window.scores]) for cls in classes}
+        if len(window.parts) > 1:  # keep one part: the next update concatenates two arrays, not many
+            window.parts, window.scores = [(prediction, label)], [scores]
         metrics = quality_metrics(self.quality, prediction, label, scores)
         return QualityResult(
             WindowKey(self.model.identity, version, start_us, segment),

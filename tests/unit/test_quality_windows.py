@@ -91,3 +91,19 @@ models:
         for r in windows.add(joined, join.versions, join.segment_values, lambda v: {"region": ("d",)})
     }
     assert by_reference == {"", "region=d", "region=__other__"}
+
+
+def test_many_label_batches_are_computed_once_per_window_when_asked():
+    join, windows = LabelJoin(MODEL), QualityWindows(MODEL)
+    ids = np.array([f"r{i}" for i in range(100)], dtype=object)
+    frame = pd.DataFrame({"request_id": ids, "model_version": "v1", "output.p": np.linspace(0, 1, 100)})
+    join.add_predictions(frame, np.full(100, 5 * SECOND, dtype=np.int64))
+    for chunk in np.array_split(np.arange(100), 10):  # ten small label batches
+        joined = join.add_labels(
+            pd.DataFrame({"request_id": ids[chunk], "label.y": 1}), np.full(len(chunk), 9 * SECOND)
+        )
+        assert windows.add(joined, join.versions, compute=False) == []
+    (result,) = windows.pop_changed()
+    assert result.labelled == 100 and result.metrics.values["accuracy"] == 0.5
+    assert windows.pop_changed() == []  # nothing changed since
+    assert windows.result("v1", "", 0) == result  # the window's parts were compacted, same result
