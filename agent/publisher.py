@@ -3,7 +3,9 @@
 The caller's thread only appends to a bounded queue (counted in records, so memory stays bounded);
 a sender thread encodes the batches in the wire format and hands them to kafka-python, whose own
 I/O thread batches, compresses and delivers them with ``acks=all``. Nothing here ever blocks or
-raises into the model's path: a full queue drops the new batch and counts it.
+raises into the model's path: a full queue drops the new batch and counts it. With a spool folder,
+a batch Kafka did not take goes to the disk spool, and later batches follow it there until a replay
+thread has sent the spool's content, in order (``agent.spool``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pyarrow as pa
 
 from agent.errors import PublisherClosedError
 from agent.settings import KafkaSettings, PublisherSettings
+from agent.spool import Spool
 from agent.wire.encode import encode_message
 
 __all__ = ["Producer", "Publisher", "PublisherStats", "kafka_producer_factory"]
@@ -46,6 +49,9 @@ class PublisherStats:
     queued: int
     in_flight: int
     messages_sent: int
+    spooled: int = 0  # records put in the spool (Kafka slow or down)
+    replayed: int = 0  # records sent from the spool since
+    spool_bytes: int = 0  # on disk, waiting to be replayed
 
 
 def kafka_producer_factory(kafka: KafkaSettings, settings: PublisherSettings) -> Producer:
@@ -97,8 +103,28 @@ class Publisher:
         self._messages_sent = 0
         self._dropped: Counter[str] = Counter()
         self._closed = False
+        self._spooled = 0
+        self._replayed = 0
+        self._spool: Spool | None = None
+        if self.settings.spool_dir is not None:
+            self._spool = Spool(
+                self.settings.spool_dir,
+                self.settings.spool_max_bytes,
+                policy=self.settings.spool_policy,
+                fsync=self.settings.spool_fsync,
+            )
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="modelmon-publisher", daemon=True)
         self._thread.start()
+        self._replayer: threading.Thread | None = None
+        if self._spool is not None:
+            self._replayer = threading.Thread(target=self._replay_loop, name="modelmon-spool", daemon=True)
+            self._replayer.start()
+
+    @property
+    def spool(self) -> Spool | None:
+        """The disk spool, when one is configured."""
+        return self._spool
 
     def publish(self, model: str, batch: pa.RecordBatch, traceparent: str | None = None) -> bool:
         """Queue a batch built by ``agent.wire.build_prediction_batch``. False when it was dropped."""
@@ -140,20 +166,71 @@ class Publisher:
             self._queued -= rows
             self._in_flight += rows
             self._idle.notify_all()
+        if self._spool is not None and self._spool.stats.bytes > 0:
+            # Batches are waiting in the spool: this one goes behind them, to keep the order.
+            self._to_spool(message.key, message.value, message.headers, rows)
+            return
         try:
             future = self._producer.send(
                 self.settings.topic, value=message.value, key=message.key, headers=message.headers
             )
         except Exception as exc:  # kafka-python raises many types here; none may escape
-            log.warning("send of %d records for %s failed: %s", rows, model, exc)
-            self._delivered(rows, ok=False)
+            self._delivery_failed(rows, model, exc, message.key, message.value, message.headers)
             return
         future.add_callback(lambda _meta: self._delivered(rows, ok=True))
-        future.add_errback(lambda exc: self._delivery_failed(rows, model, exc))
+        future.add_errback(
+            lambda exc: self._delivery_failed(rows, model, exc, message.key, message.value, message.headers)
+        )
 
-    def _delivery_failed(self, rows: int, model: str, exc: BaseException) -> None:
+    def _delivery_failed(
+        self,
+        rows: int,
+        model: str,
+        exc: BaseException,
+        key: bytes,
+        value: bytes,
+        headers: list[tuple[str, bytes]],
+    ) -> None:
         log.warning("delivery of %d records for %s failed: %s", rows, model, exc)
-        self._delivered(rows, ok=False)
+        if self._spool is not None:
+            self._to_spool(key, value, headers, rows)
+        else:
+            self._delivered(rows, ok=False)
+
+    def _to_spool(self, key: bytes, value: bytes, headers: list[tuple[str, bytes]], rows: int) -> None:
+        """Move an in-flight message to the spool (a full spool drops and counts by its policy)."""
+        assert self._spool is not None
+        try:
+            kept = self._spool.append(key, value, headers, rows)
+        except OSError as exc:  # the disk failed too: the records are lost, and counted
+            log.error("spooling %d records failed: %s", rows, exc)
+            kept = False
+            with self._lock:
+                self._dropped["spool_error"] += rows
+        with self._lock:
+            self._in_flight -= rows
+            if kept:
+                self._spooled += rows
+            self._idle.notify_all()
+
+    def _replay_loop(self) -> None:
+        """While the spool holds batches, send them in order; stop at the first failure, retry later."""
+        assert self._spool is not None
+        while not self._stop.wait(self.settings.spool_retry_seconds):
+            try:
+                for message in self._spool.replay():
+                    future = self._producer.send(
+                        self.settings.topic, value=message.value, key=message.key, headers=message.headers
+                    )
+                    future.get(timeout=self.settings.delivery_timeout_seconds)
+                    self._spool.ack(message)
+                    with self._lock:
+                        self._replayed += message.rows
+                        self._sent += message.rows
+                        self._messages_sent += 1
+                        self._idle.notify_all()
+            except Exception as exc:  # Kafka still away (or the spool cut a segment): later
+                log.debug("spool replay paused: %s", exc)
 
     def _delivered(self, rows: int, *, ok: bool) -> None:
         with self._lock:
@@ -189,10 +266,18 @@ class Publisher:
                 enqueued=self._enqueued,
                 sent=self._sent,
                 failed=self._failed,
-                dropped=dict(self._dropped),
+                dropped=dict(self._dropped)
+                | (
+                    {"spool_full": self._spool.stats.dropped_rows}
+                    if self._spool and self._spool.stats.dropped_rows
+                    else {}
+                ),
                 queued=self._queued,
                 in_flight=self._in_flight,
                 messages_sent=self._messages_sent,
+                spooled=self._spooled,
+                replayed=self._replayed,
+                spool_bytes=self._spool.stats.bytes if self._spool else 0,
             )
 
     def close(self, timeout: float | None = 10.0) -> None:
@@ -201,8 +286,13 @@ class Publisher:
             return
         self.flush(timeout)
         self._closed = True
+        self._stop.set()
         self._queue.put(_STOP)
         self._thread.join(timeout)
+        if self._replayer is not None:
+            self._replayer.join(timeout)
+        if self._spool is not None:
+            self._spool.close()  # what is still spooled is replayed by the next process
         self._producer.close(timeout)
 
     def __enter__(self) -> Publisher:

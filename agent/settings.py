@@ -72,6 +72,12 @@ class PublisherSettings:
         max_request_size_bytes: largest request the producer sends; brokers must accept it.
         delivery_timeout_seconds: how long one send may take before it counts as failed.
         producer_name: identity written into the ``modelmon-producer`` header.
+        spool_dir: where batches go while Kafka is slow or down, replayed in order when it is back
+            (None: a failed delivery is dropped and counted). See ``agent.spool``.
+        spool_max_bytes: the spool's bound on disk.
+        spool_policy: when the spool is full, ``drop_oldest`` or ``drop_newest`` (counted).
+        spool_fsync: ``always``, ``interval`` (about once a second) or ``never``.
+        spool_retry_seconds: how often replay is tried while the spool holds batches.
     """
 
     topic: str = PREDICTIONS_TOPIC
@@ -83,4 +89,9 @@ class PublisherSettings:
     max_request_size_bytes: int = 16 * 1_048_576
     delivery_timeout_seconds: float = 30.0
     producer_name: str = "modelmon-agent"
+    spool_dir: Path | None = None
+    spool_max_bytes: int = 256 * 1_048_576
+    spool_policy: str = "drop_oldest"
+    spool_fsync: str = "interval"
+    spool_retry_seconds: float = 1.0
     extra: dict[str, Any] = field(default_factory=dict)
