@@ -14,10 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import subprocess
 import sys
-import threading
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +24,9 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from support.side_by_side import PeakRss, measure_in_child
 
 NUMERIC, CATEGORICAL = 20, 5
 
@@ -47,37 +47,6 @@ def make_data(rows: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
         return pd.DataFrame(data)
 
     return frame(False), frame(True)
-
-
-class PeakRss:
-    """Peak resident memory above the level at start, sampled every 2 ms from /proc/self/statm."""
-
-    def __init__(self) -> None:
-        self._page = resource.getpagesize()
-        self.start = self.peak = self._rss()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _rss(self) -> int:
-        with Path("/proc/self/statm").open() as statm:
-            return int(statm.read().split()[1]) * self._page
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.002):
-            self.peak = max(self.peak, self._rss())
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._rss())
-
-    @property
-    def mb(self) -> float:
-        return (self.peak - self.start) / 1_048_576
 
 
 def run_evidently(reference: pd.DataFrame, current: pd.DataFrame) -> dict[str, float]:
@@ -151,16 +120,6 @@ def child(engine: str, rows: int) -> None:
     print(json.dumps(result))
 
 
-def measure(engine: str, rows: int) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", engine, "--rows", str(rows)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="10k and 30k rows only (under a minute)")
@@ -173,8 +132,8 @@ def main() -> None:
     sizes = [10_000, 30_000] if args.quick else [10_000, 100_000, 1_000_000]
     cases = []
     for rows in sizes:
-        theirs = measure("evidently", rows)
-        ours = measure("ours", rows)
+        theirs = measure_in_child(__file__, "evidently", rows)
+        ours = measure_in_child(__file__, "ours", rows)
         worst = max(abs(ours["scores"][c] - theirs["scores"][c]) for c in theirs["scores"])
         case = {
             "rows": rows,

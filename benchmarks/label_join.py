@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from drift_vs_evidently import PeakRss
+from support.side_by_side import PeakRss, measure_in_child
 
 BATCH = 10_000
 CATALOG = """
@@ -98,16 +97,6 @@ def run_dict(rows: int) -> dict[str, float]:
     }
 
 
-def measure(engine: str, rows: int) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", engine, "--rows", str(rows)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="200k rows (well under a minute)")
@@ -118,7 +107,7 @@ def main() -> None:
         print(json.dumps(run_ours(args.rows) if args.child == "ours" else run_dict(args.rows)))
         return
     rows = 200_000 if args.quick else 1_000_000
-    ours, baseline = measure("ours", rows), measure("dict", rows)
+    ours, baseline = measure_in_child(__file__, "ours", rows), measure_in_child(__file__, "dict", rows)
     assert ours["joined"] == baseline["joined"] == rows
     result = {
         "benchmark": "label_join",

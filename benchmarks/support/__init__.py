@@ -1,0 +1,1 @@
+"""Helpers of the benchmarks (not a benchmark: `make bench` runs only the top-level scripts)."""
