@@ -87,14 +87,15 @@ class LabelTracker:
             return
         self._partition_of[model.identity] = partition
         join, windows = self._state(model)
+        codes = join.segment_codes(batch.frame)  # once, for the coverage counts and the join
         windows.count_predictions(
             batch.frame["model_version"].astype(str).to_numpy(),
             batch.event_us,
-            join.segment_codes(batch.frame),
+            codes,
             join.segment_values,
             lambda version: self._segment_values(model, version),
         )
-        self._publish(model, join, windows, join.add_predictions(batch.frame, batch.event_us))
+        self._publish(model, join, windows, join.add_predictions(batch.frame, batch.event_us, codes))
 
     def on_labels(self, model: ModelSpec, batch: DecodedBatch, partition: int = 0) -> None:
         self._partition_of[model.identity] = partition

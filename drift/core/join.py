@@ -28,6 +28,7 @@ from pandas.util import hash_array
 
 from agent.catalog.model import ModelSpec, QualitySpec, Task
 from agent.wire.format import FEATURE_PREFIX, LABEL_PREFIX, OUTPUT_PREFIX
+from drift.core.quality import class_codes
 from drift.core.segments import MISSING, segment_keys
 from drift.core.spill import SpillStore
 
@@ -233,15 +234,6 @@ class Joined:
         return np.asarray((self.label_us - self.prediction_us) / _MICROS, dtype=np.float64)
 
 
-def _class_codes(values: pd.Series, classes: tuple[str, ...]) -> npt.NDArray[np.float64]:
-    """Class index of each value compared as a string; -1 for a value that is not a class, NaN if null."""
-    text = values.astype(object)
-    codes = pd.Categorical(text.where(text.isna(), text.astype(str)), categories=list(classes)).codes
-    result = codes.astype(np.float64)
-    result[values.isna().to_numpy()] = np.nan
-    return result
-
-
 class LabelJoin:
     """The join state of one model (see the module docstring)."""
 
@@ -324,7 +316,7 @@ class LabelJoin:
             )
             return pd.to_numeric(values, errors="coerce").to_numpy(np.float64, na_value=np.nan), scores
         if column and column in frame.columns:
-            return _class_codes(frame[column], q.classes), scores
+            return class_codes(frame[column], q.classes), scores
         positive = q.positive_class
         if positive is not None and positive in scores:  # binary by threshold on the positive score
             p = scores[positive]
@@ -343,16 +335,23 @@ class LabelJoin:
             return np.full(len(frame), np.nan)
         if self.quality.task is Task.REGRESSION:
             return pd.to_numeric(frame[column], errors="coerce").to_numpy(np.float64, na_value=np.nan)
-        return _class_codes(frame[column], self.quality.classes)
+        return class_codes(frame[column], self.quality.classes)
 
     def _advance(self, event_us: npt.NDArray[np.int64]) -> None:
         if event_us.size:
             top = int(event_us.max())
             self.watermark_us = top if self.watermark_us is None else max(self.watermark_us, top)
 
-    def add_predictions(self, frame: pd.DataFrame, event_us: npt.NDArray[np.int64]) -> Joined:
-        """Hold a batch of predictions for their labels; returns those whose labels were waiting."""
+    def add_predictions(
+        self, frame: pd.DataFrame, event_us: npt.NDArray[np.int64], segment_codes: Columns | None = None
+    ) -> Joined:
+        """Hold a batch of predictions for their labels; returns those whose labels were waiting.
+
+        ``segment_codes``: the batch's :meth:`segment_codes`, when the caller computed them already.
+        """
         keys = request_hashes(frame["request_id"])
+        if segment_codes is None:
+            segment_codes = self.segment_codes(frame)
         predicted, scores = self._predicted(frame)
         columns: Columns = {
             "key": keys,
@@ -360,7 +359,7 @@ class LabelJoin:
             "version": self._version_codes(frame["model_version"]),
             "prediction": predicted,
             **{f"score:{cls}": values for cls, values in scores.items()},
-            **{f"segment:{c}": v for c, v in self.segment_codes(frame).items()},
+            **{f"segment:{c}": v for c, v in segment_codes.items()},
         }
         self.counts.predictions += len(keys)
         self._advance(columns["event_us"])

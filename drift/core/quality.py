@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from agent.catalog.model import QualitySpec, Task
 
-__all__ = ["ClassScores", "QualityMetrics", "quality_metrics"]
+__all__ = ["ClassScores", "QualityMetrics", "class_codes", "quality_metrics"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -53,6 +54,15 @@ class QualityMetrics:
     per_class: dict[str, ClassScores] = field(default_factory=dict)
     confusion: tuple[tuple[int, ...], ...] = ()
     missing_scores: int = 0
+
+
+def class_codes(values: pd.Series, classes: tuple[str, ...]) -> FloatArray:
+    """Class index of each value compared as a string; -1 for a value that is not a class, NaN if null."""
+    text = values.astype(object)
+    codes = pd.Categorical(text.where(text.isna(), text.astype(str)), categories=list(classes)).codes
+    result = codes.astype(np.float64)
+    result[values.isna().to_numpy()] = np.nan
+    return result
 
 
 def _ratio(numerator: FloatArray | float, denominator: FloatArray | float) -> FloatArray:

@@ -24,6 +24,7 @@ from agent.catalog.model import ColumnSpec, ColumnType, ModelSpec, Task
 from drift.core.cbpe import Calibration, calibration_from_dict, calibration_to_dict, fit_calibration
 from drift.core.errors import ReferenceDataError
 from drift.core.multivariate import PcaReconstruction, fit_pca_reconstruction
+from drift.core.quality import class_codes
 from drift.core.segments import OTHER, most_frequent, segment_keys, segment_label
 from drift.core.statistics import ColumnKind, ColumnProfile
 
@@ -173,10 +174,7 @@ def _calibration(frame: pd.DataFrame, model: ModelSpec) -> Calibration | None:
         return None
     if quality.label not in frame.columns or any(o not in frame.columns for o in quality.scores.values()):
         return None
-    text = frame[quality.label].astype(object)
-    codes = pd.Categorical(text.where(text.isna(), text.astype(str)), categories=list(quality.classes)).codes
-    labels = codes.astype(np.float64)
-    labels[frame[quality.label].isna().to_numpy()] = np.nan
+    labels = class_codes(frame[quality.label], quality.classes)
     scores = {
         cls: pd.to_numeric(frame[output], errors="coerce").to_numpy(np.float64, na_value=np.nan)
         for cls, output in quality.scores.items()
