@@ -10,7 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
-__all__ = ["ALL_METRICS", "LATENCY_BUCKETS", "MODEL_LABELS", "WINDOW_LABELS", "MetricSpec", "MetricType"]
+__all__ = [
+    "AGENT_METRICS",
+    "ALL_METRICS",
+    "LATENCY_BUCKETS",
+    "MODEL_LABELS",
+    "WINDOW_LABELS",
+    "MetricSpec",
+    "MetricType",
+]
 
 MetricType = Literal["gauge", "counter", "summary", "histogram"]
 
@@ -302,6 +310,120 @@ AGGREGATOR_COMMITS: Final = MetricSpec(
     ("topic",),
 )
 
+# --- the sidecar agent (one per model pod) ---------------------------------------------------
+AGENT_LABELS: Final = MODEL_LABELS
+AGENT_CALLS: Final = MetricSpec(
+    "modelmon_agent_calls_total",
+    "counter",
+    "Calls the agent forwarded to the model, captured or not, by status class (error: no response).",
+    (*AGENT_LABELS, "status_class"),
+)
+AGENT_REQUEST_DURATION: Final = MetricSpec(
+    "modelmon_agent_request_duration_seconds",
+    "histogram",
+    "Time from a request's head to the model response's last byte, as the agent saw it.",
+    (*AGENT_LABELS, "status_class"),
+    "seconds",
+)
+AGENT_UPSTREAM_ERRORS: Final = MetricSpec(
+    "modelmon_agent_upstream_errors_total",
+    "counter",
+    "Calls the model did not answer: connect (not listening), closed or reset mid-call.",
+    (*AGENT_LABELS, "reason"),
+)
+AGENT_PASSTHROUGH: Final = MetricSpec(
+    "modelmon_agent_passthrough_connections_total",
+    "counter",
+    "Connections passed to the model unparsed: protocol upgrades and bytes that are not HTTP.",
+    (*AGENT_LABELS, "reason"),
+)
+AGENT_CAPTURED_CALLS: Final = MetricSpec(
+    "modelmon_agent_captured_calls_total",
+    "counter",
+    "Calls captured (sampled and queued), whether their bodies gave rows or metadata only.",
+    AGENT_LABELS,
+)
+AGENT_CAPTURED_ROWS: Final = MetricSpec(
+    "modelmon_agent_captured_rows_total",
+    "counter",
+    "Rows captured: one per instance of a batched call, one per call kept as metadata only.",
+    AGENT_LABELS,
+)
+AGENT_UNPARSED: Final = MetricSpec(
+    "modelmon_agent_unparsed_calls_total",
+    "counter",
+    "Captured calls kept as metadata only (size, status, latency), by why their bodies gave no rows.",
+    (*AGENT_LABELS, "reason"),
+)
+AGENT_DROPPED: Final = MetricSpec(
+    "modelmon_agent_dropped_records_total",
+    "counter",
+    "Records the agent did not deliver, by reason: queue_full (a call), publisher_queue_full, "
+    "spool_full, spool_error, delivery_failed, encode_error, capture_error.",
+    (*AGENT_LABELS, "reason"),
+)
+AGENT_PUBLISHED: Final = MetricSpec(
+    "modelmon_agent_published_records_total",
+    "counter",
+    "Records Kafka acknowledged, directly or replayed from the spool.",
+    AGENT_LABELS,
+)
+AGENT_SPOOLED: Final = MetricSpec(
+    "modelmon_agent_spooled_records_total",
+    "counter",
+    "Records written to the disk spool because Kafka was slow or down.",
+    AGENT_LABELS,
+)
+AGENT_REPLAYED: Final = MetricSpec(
+    "modelmon_agent_replayed_records_total",
+    "counter",
+    "Records sent from the spool once Kafka was back.",
+    AGENT_LABELS,
+)
+AGENT_QUEUE_DEPTH: Final = MetricSpec(
+    "modelmon_agent_queue_depth",
+    "gauge",
+    "What waits in each stage: calls to parse (capture), rows to batch (batcher), records to send (publisher).",
+    (*AGENT_LABELS, "queue"),
+)
+AGENT_SPOOL_BYTES: Final = MetricSpec(
+    "modelmon_agent_spool_bytes",
+    "gauge",
+    "Bytes in the disk spool waiting to be replayed.",
+    AGENT_LABELS,
+    "bytes",
+)
+AGENT_PUBLISH_LATENCY: Final = MetricSpec(
+    "modelmon_agent_publish_latency_seconds",
+    "histogram",
+    "Time from handing a message to Kafka to its acknowledgement.",
+    AGENT_LABELS,
+    "seconds",
+)
+AGENT_MODEL_READY: Final = MetricSpec(
+    "modelmon_agent_model_ready",
+    "gauge",
+    "1 when the model answered the agent's last readiness check, else 0.",
+    AGENT_LABELS,
+)
+AGENT_METRICS: Final = (
+    AGENT_CALLS,
+    AGENT_REQUEST_DURATION,
+    AGENT_UPSTREAM_ERRORS,
+    AGENT_PASSTHROUGH,
+    AGENT_CAPTURED_CALLS,
+    AGENT_CAPTURED_ROWS,
+    AGENT_UNPARSED,
+    AGENT_DROPPED,
+    AGENT_PUBLISHED,
+    AGENT_SPOOLED,
+    AGENT_REPLAYED,
+    AGENT_QUEUE_DEPTH,
+    AGENT_SPOOL_BYTES,
+    AGENT_PUBLISH_LATENCY,
+    AGENT_MODEL_READY,
+)
+
 ALL_METRICS: Final = (
     FEATURE_DRIFT_SCORE,
     FEATURE_DRIFT_P_VALUE,
@@ -345,4 +467,5 @@ ALL_METRICS: Final = (
     AGGREGATOR_PARTITIONS,
     AGGREGATOR_LAG,
     AGGREGATOR_COMMITS,
+    *AGENT_METRICS,
 )

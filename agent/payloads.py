@@ -135,16 +135,24 @@ def _tensors(tensors: Any, names: Sequence[str]) -> tuple[int, dict[str, list[An
 def parse_call(
     model: ModelSpec,
     request: bytes,
-    response: bytes,
+    response: bytes | None,
     *,
     mapping: JsonMapping | None = None,
     max_bytes: int = 8 * 1_048_576,
 ) -> ParsedCall | Unparsed:
-    """Rows of a captured call, or why it is kept as metadata only. Never raises."""
-    if len(request) > max_bytes or len(response) > max_bytes:
-        return Unparsed(UnparsedReason.TOO_LARGE, f"bodies of {len(request)} and {len(response)} bytes")
+    """Rows of a captured call, or why it is kept as metadata only. Never raises.
+
+    Without a ``response`` (an error status: its body holds no predictions) only the features are
+    read, and the rows have no outputs.
+    """
+    answered = response is not None
+    if len(request) > max_bytes or len(response or b"") > max_bytes:
+        return Unparsed(
+            UnparsedReason.TOO_LARGE, f"bodies of {len(request)} and {len(response or b'')} bytes"
+        )
     try:
-        body_in, body_out = json.loads(request), json.loads(response)
+        body_in = json.loads(request)
+        body_out = json.loads(response) if response is not None else None
     except (ValueError, UnicodeDecodeError) as exc:
         return Unparsed(UnparsedReason.NOT_JSON, str(exc)[:200])
     features = [c.name for c in model.features]
@@ -152,29 +160,37 @@ def parse_call(
     try:
         if mapping is not None:
             records_in = _at(body_in, mapping.request_records)
-            records_out = _at(body_out, mapping.response_records)
+            records_out = _at(body_out, mapping.response_records) if answered else []
             records_in = records_in if isinstance(records_in, list) else [records_in]
             records_out = records_out if isinstance(records_out, list) else [records_out]
+            records_out = records_out if answered else records_in
             parsed = ParsedCall(
                 "json",
                 len(records_in),
                 _columns(records_in, features, mapping.features),
-                _columns(records_out, outputs, mapping.outputs),
+                _columns(records_out, outputs, mapping.outputs) if answered else {},
             )
             rows_out = len(records_out)
         elif isinstance(body_in, Mapping) and "instances" in body_in:
             instances = body_in["instances"]
             predictions = body_out.get("predictions") if isinstance(body_out, Mapping) else None
+            if not answered:
+                predictions = instances
             if not isinstance(instances, list) or not isinstance(predictions, list):
                 return Unparsed(UnparsedReason.UNKNOWN_PROTOCOL, "instances or predictions is not a list")
             parsed = ParsedCall(
-                "kserve_v1", len(instances), _columns(instances, features), _columns(predictions, outputs)
+                "kserve_v1",
+                len(instances),
+                _columns(instances, features),
+                _columns(predictions, outputs) if answered else {},
             )
             rows_out = len(predictions)
         elif isinstance(body_in, Mapping) and "inputs" in body_in:
             rows, columns_in = _tensors(body_in["inputs"], features)
-            rows_out, columns_out = _tensors(
-                body_out.get("outputs") if isinstance(body_out, Mapping) else None, outputs
+            rows_out, columns_out = (
+                _tensors(body_out.get("outputs") if isinstance(body_out, Mapping) else None, outputs)
+                if answered
+                else (rows, {})
             )
             parsed = ParsedCall("oip_v2", rows, columns_in, columns_out)
         else:

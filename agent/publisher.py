@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,6 +69,13 @@ def kafka_producer_factory(kafka: KafkaSettings, settings: PublisherSettings) ->
         request_timeout_ms=int(settings.delivery_timeout_seconds * 1000),
         retries=5,
         max_in_flight_requests_per_connection=1,  # keeps one model's batches in order across retries
+        # A known protocol version: the constructor then does not wait for a broker, so the agent
+        # starts (and spools) while Kafka is down. Kafka 2.8 requests are served by every broker
+        # since, Kafka 4 included.
+        api_version=kafka.api_version,
+        max_block_ms=int(
+            settings.max_block_seconds * 1000
+        ),  # a send waits this long for metadata, then spools
         **settings.extra,
     )
 
@@ -89,9 +97,18 @@ class Publisher:
         settings: PublisherSettings | None = None,
         *,
         producer_factory: Callable[[KafkaSettings, PublisherSettings], Producer] = kafka_producer_factory,
+        on_delivered: Callable[[float], None] | None = None,
     ) -> None:
+        """``on_delivered(seconds)`` is told each message's time from send to Kafka's acknowledgement."""
         self.settings = settings or PublisherSettings()
-        self._producer = producer_factory(kafka, self.settings)
+        self._on_delivered = on_delivered
+        # Made on first use, on the sender thread: kafka-python's constructor waits for a broker,
+        # and an agent must start (and spool) while Kafka is down.
+        self._kafka = kafka
+        self._producer_factory = producer_factory
+        self._producer: Producer | None = None
+        self._producer_lock = threading.Lock()
+        self._next_connect = 0.0
         self._queue: queue.SimpleQueue[_Item | object] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
@@ -171,13 +188,15 @@ class Publisher:
             self._to_spool(message.key, message.value, message.headers, rows)
             return
         try:
-            future = self._producer.send(
+            producer = self._connected(attempt=True)
+            future = producer.send(
                 self.settings.topic, value=message.value, key=message.key, headers=message.headers
             )
         except Exception as exc:  # kafka-python raises many types here; none may escape
             self._delivery_failed(rows, model, exc, message.key, message.value, message.headers)
             return
-        future.add_callback(lambda _meta: self._delivered(rows, ok=True))
+        sent_at = time.perf_counter()
+        future.add_callback(lambda _meta: self._delivered(rows, ok=True, sent_at=sent_at))
         future.add_errback(
             lambda exc: self._delivery_failed(rows, model, exc, message.key, message.value, message.headers)
         )
@@ -218,8 +237,9 @@ class Publisher:
         assert self._spool is not None
         while not self._stop.wait(self.settings.spool_retry_seconds):
             try:
+                producer = self._connected(attempt=True)
                 for message in self._spool.replay():
-                    future = self._producer.send(
+                    future = producer.send(
                         self.settings.topic, value=message.value, key=message.key, headers=message.headers
                     )
                     future.get(timeout=self.settings.delivery_timeout_seconds)
@@ -232,7 +252,9 @@ class Publisher:
             except Exception as exc:  # Kafka still away (or the spool cut a segment): later
                 log.debug("spool replay paused: %s", exc)
 
-    def _delivered(self, rows: int, *, ok: bool) -> None:
+    def _delivered(self, rows: int, *, ok: bool, sent_at: float | None = None) -> None:
+        if sent_at is not None and self._on_delivered is not None:
+            self._on_delivered(time.perf_counter() - sent_at)
         with self._lock:
             self._in_flight -= rows
             if ok:
@@ -254,7 +276,8 @@ class Publisher:
         with self._lock:
             ok = self._idle.wait_for(lambda: self._queued == 0 or self._closed, timeout)
         try:
-            self._producer.flush(timeout)
+            if self._producer is not None:
+                self._producer.flush(timeout)
         except Exception as exc:  # kafka-python raises KafkaTimeoutError; the wait below decides
             log.debug("producer flush: %s", exc)
         with self._lock:
@@ -293,7 +316,26 @@ class Publisher:
             self._replayer.join(timeout)
         if self._spool is not None:
             self._spool.close()  # what is still spooled is replayed by the next process
-        self._producer.close(timeout)
+        if self._producer is not None:
+            self._producer.close(timeout)
+
+    def _connected(self, *, attempt: bool) -> Producer:
+        """The producer, made now if ``attempt``; raises while Kafka cannot be reached (retried later)."""
+        producer = self._producer
+        if producer is not None:
+            return producer
+        if not attempt:
+            raise ConnectionError("not connected to Kafka yet")
+        with self._producer_lock:
+            if self._producer is None:
+                if time.monotonic() < self._next_connect:
+                    raise ConnectionError("Kafka was not reachable a moment ago")
+                try:
+                    self._producer = self._producer_factory(self._kafka, self.settings)
+                except Exception:
+                    self._next_connect = time.monotonic() + self.settings.spool_retry_seconds
+                    raise
+            return self._producer
 
     def __enter__(self) -> Publisher:
         return self

@@ -12,7 +12,7 @@ from typing import Any
 
 from agent.wire.format import PREDICTIONS_TOPIC
 
-__all__ = ["KafkaSettings", "PublisherSettings"]
+__all__ = ["CaptureSettings", "KafkaSettings", "ProxySettings", "PublisherSettings", "TracingSettings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +27,8 @@ class KafkaSettings:
         sasl_username: the SASL user.
         sasl_password_file: a file holding the SASL password (a mounted secret); never the password.
         ssl_cafile: CA bundle to verify the brokers with.
+        api_version: the Kafka protocol version spoken, e.g. ``(2, 8)``; None asks the broker, which
+            makes starting wait for one.
     """
 
     bootstrap_servers: tuple[str, ...] = ("localhost:9092",)
@@ -36,6 +38,7 @@ class KafkaSettings:
     sasl_username: str | None = None
     sasl_password_file: Path | None = None
     ssl_cafile: Path | None = None
+    api_version: tuple[int, int] | None = (2, 8)
 
     def client_config(self) -> dict[str, Any]:
         """Keyword arguments for kafka-python clients. Reads the password file, if any, here."""
@@ -78,6 +81,7 @@ class PublisherSettings:
         spool_policy: when the spool is full, ``drop_oldest`` or ``drop_newest`` (counted).
         spool_fsync: ``always``, ``interval`` (about once a second) or ``never``.
         spool_retry_seconds: how often replay is tried while the spool holds batches.
+        max_block_seconds: how long a send may wait for Kafka's metadata before it fails (and spools).
     """
 
     topic: str = PREDICTIONS_TOPIC
@@ -94,4 +98,90 @@ class PublisherSettings:
     spool_policy: str = "drop_oldest"
     spool_fsync: str = "interval"
     spool_retry_seconds: float = 1.0
+    max_block_seconds: float = 2.0
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ProxySettings:
+    """The reverse proxy in front of the model.
+
+    Attributes:
+        listen_host: where the agent takes the model's traffic.
+        listen_port: the port Services and clients call (the model's old port, once injected).
+        upstream_host: the model server, on the pod's loopback.
+        upstream_port: the model server's port.
+        max_capture_bytes: a request or response body over this is forwarded but not captured
+            (counted as ``too_large``); bounds the memory one call can hold.
+        request_id_header: carries the call's id; added to the request (and the response) when absent.
+        max_idle_upstream: idle keep-alive connections to the model kept for reuse.
+        client_idle_timeout_seconds: a client connection idle this long between requests is closed.
+        upstream_unreachable: what a client gets when the model does not accept a connection:
+            ``reset`` (a connection error, as calling the stopped model directly gives) or ``502``.
+        admin_host: where ``/metrics``, ``/healthz`` and ``/readyz`` are served.
+        admin_port: their port, separate from the model's traffic.
+        model_ready_path: the model's readiness URL path (``/v2/health/ready``…); ``/readyz`` is
+            ready while it answers 2xx. None: ready while the model accepts connections.
+        ready_check_seconds: how often the model's readiness is checked.
+    """
+
+    listen_host: str = "0.0.0.0"
+    listen_port: int = 8080
+    upstream_host: str = "127.0.0.1"
+    upstream_port: int = 8081
+    max_capture_bytes: int = 1_048_576
+    request_id_header: str = "x-request-id"
+    max_idle_upstream: int = 64
+    client_idle_timeout_seconds: float = 75.0
+    upstream_unreachable: str = "reset"
+    admin_host: str = "0.0.0.0"
+    admin_port: int = 9464
+    model_ready_path: str | None = None
+    ready_check_seconds: float = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureSettings:
+    """What the sidecar captures of the calls it forwards, and how it batches them.
+
+    Attributes:
+        model: the model's catalog name, ``namespace/name``.
+        version: the model version being served (from the pod's labels once injected).
+        sample_fraction: the share of calls captured, chosen by request id (0 to 1); every call
+            is still counted in the agent's call and latency metrics.
+        capture_errors: capture calls the model answered with a non-2xx status (their features,
+            no outputs); when False they are only counted.
+        queue_max_calls: calls waiting to be parsed, at most; beyond it a call is counted as
+            dropped (``queue_full``) and the model's traffic is untouched.
+        queue_max_bytes: the same bound in body bytes, so large bodies cannot grow memory.
+        batch_max_rows: a batch goes to the publisher when it holds this many rows...
+        batch_max_seconds: ...or when its oldest row is this old.
+        json_mapping: for generic JSON APIs: ``request_records``, ``response_records``,
+            ``features`` and ``outputs`` (see ``agent.payloads.JsonMapping``).
+    """
+
+    model: str = "default/model"
+    version: str = "unknown"
+    sample_fraction: float = 1.0
+    capture_errors: bool = True
+    queue_max_calls: int = 10_000
+    queue_max_bytes: int = 32 * 1_048_576
+    batch_max_rows: int = 5_000
+    batch_max_seconds: float = 1.0
+    json_mapping: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TracingSettings:
+    """OpenTelemetry traces of the agent (and the aggregator).
+
+    Attributes:
+        exporter: ``none`` (no spans are made), ``otlp`` (OTLP over HTTP; needs the ``otlp`` extra)
+            or ``console``.
+        endpoint: the OTLP collector's traces URL, e.g. ``http://otel-collector:4318/v1/traces``.
+        service_name: the ``service.name`` resource attribute.
+    """
+
+    exporter: str = "none"
+    endpoint: str | None = None
+    service_name: str = "modelmon-agent"

@@ -96,17 +96,26 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run_aggregator(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from agent.tracing import make_tracer_provider
     from deploy.services import AggregatorService
 
     settings = load_settings(args.config, os.environ)
     catalog = load_catalog(args.catalog)
-    service = AggregatorService.start(settings.aggregator, catalog)
+    tracing = settings.tracing
+    if tracing.service_name == "modelmon-agent":  # the default names the sidecar
+        tracing = replace(tracing, service_name="modelmon-aggregator")
+    provider = make_tracer_provider(tracing)
+    service = AggregatorService.start(settings.aggregator, catalog, tracer_provider=provider)
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
     print(f"aggregator: {len(catalog)} model(s); metrics on :{service.metrics_port}/metrics", flush=True)
     done.wait()
     service.stop()
+    if provider is not None:
+        provider.shutdown()
     return 0
 
 

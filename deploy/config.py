@@ -17,6 +17,16 @@ Environment variables (each overrides the YAML value):
 ``MODELMON_METRICS_PORT``              port of the aggregator's ``/metrics``
 ``MODELMON_ARCHIVE_DIR``               directory of the aggregator's window archive
 ``MODELMON_LABEL_API_TOKEN_FILE``      token file of the label HTTP endpoint (unset: off)
+``MODELMON_MODEL``                     the sidecar's model, ``namespace/name``
+``MODELMON_MODEL_VERSION``             the version it serves
+``MODELMON_LISTEN_PORT``               the sidecar's traffic port
+``MODELMON_UPSTREAM_PORT``             the model server's port on loopback
+``MODELMON_ADMIN_PORT``                the sidecar's ``/metrics``, ``/healthz``, ``/readyz``
+``MODELMON_MODEL_READY_PATH``          the model's readiness path
+``MODELMON_SAMPLE_FRACTION``           share of calls captured, 0 to 1
+``MODELMON_SPOOL_DIR``                 the sidecar's disk spool
+``MODELMON_TRACING_EXPORTER``          none, otlp or console
+``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` the OTLP collector's traces URL
 =====================================  ==========================================
 """
 
@@ -33,7 +43,7 @@ from typing import Any
 import yaml
 
 from agent.errors import ConfigError
-from agent.settings import KafkaSettings, PublisherSettings
+from agent.settings import CaptureSettings, KafkaSettings, ProxySettings, PublisherSettings, TracingSettings
 from drift.adapters.settings import AggregatorSettings
 
 __all__ = ["Settings", "load_settings"]
@@ -54,6 +64,23 @@ _ENV_AGGREGATOR = {
     "MODELMON_LABEL_API_TOKEN_FILE": "label_api_token_file",
 }
 
+_ENV_PUBLISHER = {"MODELMON_SPOOL_DIR": "spool_dir"}
+_ENV_PROXY = {
+    "MODELMON_LISTEN_PORT": "listen_port",
+    "MODELMON_UPSTREAM_PORT": "upstream_port",
+    "MODELMON_ADMIN_PORT": "admin_port",
+    "MODELMON_MODEL_READY_PATH": "model_ready_path",
+}
+_ENV_CAPTURE = {
+    "MODELMON_MODEL": "model",
+    "MODELMON_MODEL_VERSION": "version",
+    "MODELMON_SAMPLE_FRACTION": "sample_fraction",
+}
+_ENV_TRACING = {
+    "MODELMON_TRACING_EXPORTER": "exporter",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "endpoint",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -62,6 +89,9 @@ class Settings:
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     publisher: PublisherSettings = field(default_factory=PublisherSettings)
     aggregator: AggregatorSettings = field(default_factory=AggregatorSettings)
+    proxy: ProxySettings = field(default_factory=ProxySettings)
+    capture: CaptureSettings = field(default_factory=CaptureSettings)
+    tracing: TracingSettings = field(default_factory=TracingSettings)
 
 
 def _convert(value: Any, hint: Any, where: str) -> Any:
@@ -74,8 +104,11 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
         return _convert(value, hint, where)
     try:
         if origin is tuple:
-            items = value.split(",") if isinstance(value, str) else list(value)
-            return tuple(str(i).strip() for i in items if str(i).strip())
+            item = args[0] if args and args[0] is int else str
+            if isinstance(value, str):
+                value = value.replace(".", ",") if item is int else value  # "2.8" is (2, 8)
+                value = value.split(",")
+            return tuple(item(str(i).strip()) for i in value if str(i).strip())
         if hint is bool:
             if isinstance(value, str):
                 return value.strip().lower() in ("1", "true", "yes", "on")
@@ -115,8 +148,20 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     aggregator_raw = dict(doc.get("aggregator") or {})
     aggregator_raw |= {key: env[name] for name, key in _ENV_AGGREGATOR.items() if env.get(name)}
     kafka = _build(KafkaSettings, kafka_raw, "kafka")
+    sections = {}
+    for name, env_map in (
+        ("publisher", _ENV_PUBLISHER),
+        ("proxy", _ENV_PROXY),
+        ("capture", _ENV_CAPTURE),
+        ("tracing", _ENV_TRACING),
+    ):
+        raw = dict(doc.get(name) or {})
+        sections[name] = raw | {key: env[var] for var, key in env_map.items() if env.get(var)}
     return Settings(
         kafka=kafka,
-        publisher=_build(PublisherSettings, dict(doc.get("publisher") or {}), "publisher"),
+        publisher=_build(PublisherSettings, sections["publisher"], "publisher"),
         aggregator=_build(AggregatorSettings, aggregator_raw, "aggregator", kafka=kafka),
+        proxy=_build(ProxySettings, sections["proxy"], "proxy"),
+        capture=_build(CaptureSettings, sections["capture"], "capture"),
+        tracing=_build(TracingSettings, sections["tracing"], "tracing"),
     )

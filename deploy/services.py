@@ -8,6 +8,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry.sdk.trace import TracerProvider
+
 from agent.catalog.model import Catalog
 from agent.errors import ConfigError
 from agent.publisher import Publisher
@@ -48,7 +50,11 @@ class AggregatorService:
 
     @classmethod
     def start(
-        cls, settings: AggregatorSettings, catalog: Catalog, partitions: int = DEFAULT_PARTITIONS
+        cls,
+        settings: AggregatorSettings,
+        catalog: Catalog,
+        partitions: int = DEFAULT_PARTITIONS,
+        tracer_provider: TracerProvider | None = None,
     ) -> AggregatorService:
         """Create the topics if needed, serve ``/metrics`` (and ``POST /v1/labels`` when
         ``label_api_token_file`` is set) and start consuming in a thread."""
@@ -82,7 +88,15 @@ class AggregatorService:
             raise
         if label_api is not None:
             stats.label_api = label_api.snapshot  # its counters on /metrics
-        aggregator = Aggregator(settings, catalog, sink, checkpoints, stats=stats, quality_sink=store)
+        aggregator = Aggregator(
+            settings,
+            catalog,
+            sink,
+            checkpoints,
+            stats=stats,
+            quality_sink=store,
+            tracer_provider=tracer_provider,
+        )
         stop = threading.Event()
         failed = threading.Event()
 

@@ -121,6 +121,8 @@ def build_prediction_batch(
     spec: ModelSpec | None = None,
     now: float | None = None,
     labels: Any = None,
+    ttfbs: Any = None,
+    unparsed: Any = None,
 ) -> pa.RecordBatch:
     """Assemble one batch of predictions (or, with ``labels``, of ground truth) in the wire schema.
 
@@ -171,6 +173,12 @@ def build_prediction_batch(
             _ENVELOPE["status_code"],
             _cast(_as_array(status_codes, "status_codes"), pa.int32(), "status_codes"),
         )
+
+    if ttfbs is not None:
+        add(_ENVELOPE["ttfb_seconds"], _cast(_as_array(ttfbs, "ttfbs"), pa.float64(), "ttfbs"))
+    if unparsed is not None:
+        reasons = _as_array(unparsed, "unparsed")
+        add(_ENVELOPE["unparsed"], _cast(reasons, _ENVELOPE["unparsed"].type, "unparsed"))
 
     types = {}
     if spec is not None:

@@ -60,6 +60,9 @@ ENVELOPE_FIELDS: Final = (
     pa.field("model_version", pa.dictionary(pa.int32(), pa.string()), nullable=False),
     pa.field("latency_seconds", pa.float64()),
     pa.field("status_code", pa.int32()),
+    # Set by the sidecar: time to the response's head, and why a call's bodies gave no rows.
+    pa.field("ttfb_seconds", pa.float64()),
+    pa.field("unparsed", pa.dictionary(pa.int32(), pa.string())),
 )
 REQUIRED_ENVELOPE: Final = ("request_id", "event_time", "model", "model_version")
 

@@ -19,8 +19,11 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import SpanKind
 
 from agent.catalog.model import Catalog, ModelSpec, WindowSpec
+from agent.tracing import traceparent_context
 from drift.adapters.checkpoints import CheckpointStore
 from drift.adapters.join_store import JoinSnapshots, PartitionSnapshot
 from drift.adapters.labels import LabelTracker, QualitySink
@@ -28,7 +31,7 @@ from drift.adapters.references import ReferenceCache
 from drift.adapters.settings import AggregatorSettings
 from drift.adapters.spill_files import FileSpill
 from drift.adapters.stats import AggregatorStats, observe_latency
-from drift.core.compute import compute_segments, compute_window
+from drift.core.compute import compute_segments, compute_window, payload_mask, payload_rows
 from drift.core.decode import DecodedBatch, Rejection, RejectReason, decode_labels, decode_predictions
 from drift.core.results import WindowResult
 from drift.core.windows import ClosedWindow, PartitionWindows
@@ -59,8 +62,11 @@ class Aggregator:
         clock: Callable[[], float] = time.time,
         consumer: Any = None,
         quality_sink: QualitySink | None = None,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
+        """``tracer_provider``: makes a span per accepted batch, a child of the producer's ``traceparent``."""
         self.settings = settings
+        self._tracer = tracer_provider.get_tracer("modelmon.aggregator") if tracer_provider else None
         self.catalog = catalog
         self.sink = sink
         self.checkpoints = checkpoints
@@ -311,12 +317,41 @@ class Aggregator:
                     decoded.detail,
                 )
             return
+        if self._tracer is None:
+            self._accept(state, message, decoded, now_us)
+            return
+        with self._tracer.start_as_current_span(
+            "modelmon.aggregate",
+            context=traceparent_context(decoded.traceparent),  # the agent's batch span, if it sent one
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "modelmon.model": decoded.model,
+                "modelmon.rows": len(decoded.frame),
+                "messaging.kafka.partition": state.partition,
+                "messaging.kafka.offset": message.offset,
+            },
+        ):
+            self._accept(state, message, decoded, now_us)
+
+    def _accept(self, state: PartitionWindows, message: Any, decoded: DecodedBatch, now_us: int) -> None:
+        """Add an accepted batch to its windows, to the label join, and to the latency histogram."""
+        topic = self.settings.topic
         replay = message.offset < state.replay_until
         outcome = state.add(message.offset, decoded, now_us)
         model = self.catalog.get(decoded.model)
         if model is not None and message.offset >= self._join_from.get(state.partition, 0):
             try:
-                self.labels.on_predictions(model, decoded, state.partition)
+                mask = payload_mask(decoded.frame)
+                payload = (
+                    decoded
+                    if mask is None
+                    else replace(
+                        decoded,
+                        frame=decoded.frame.loc[mask].reset_index(drop=True),
+                        event_us=decoded.event_us[mask],
+                    )
+                )
+                self.labels.on_predictions(model, payload, state.partition)
             except Exception:  # a bug in the label side must not stop drift
                 log.exception("holding predictions of %s for their labels failed", model.identity)
         if replay:
@@ -395,7 +430,7 @@ class Aggregator:
             result = replace(result, fresh_records=closed.fresh_records)
             segments = compute_segments(model, closed.key, closed.end_us, closed.frame, reference, self._pool)
             if reference is None:
-                self.references.observe(model, closed.key.version, closed.frame)
+                self.references.observe(model, closed.key.version, payload_rows(closed.frame))
         except Exception:  # a bug in one window must not stop the others
             log.exception("computing window %s failed", closed.key)
             with self.stats.lock:

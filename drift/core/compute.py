@@ -34,10 +34,35 @@ from drift.core.statistics import (
     get_statistic,
 )
 
-__all__ = ["LATENCY_QUANTILES", "column_drift", "compute_segments", "compute_window", "summarize_latency"]
+__all__ = [
+    "LATENCY_QUANTILES",
+    "column_drift",
+    "compute_segments",
+    "compute_window",
+    "payload_mask",
+    "payload_rows",
+    "summarize_latency",
+]
 
 LATENCY_QUANTILES = (0.5, 0.9, 0.95, 0.99)
 _NAN = float("nan")
+
+
+def payload_mask(frame: pd.DataFrame) -> np.ndarray | None:
+    """Rows with features and outputs; None when every row has them.
+
+    A call the sidecar could only keep as metadata (``unparsed`` set) counts in records, errors and
+    latency, but its missing features must not read as drift, a segment or a prediction to label.
+    """
+    if "unparsed" not in frame.columns:
+        return None
+    mask = frame["unparsed"].isna().to_numpy()
+    return None if mask.all() else mask
+
+
+def payload_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    mask = payload_mask(frame)
+    return frame if mask is None else frame.loc[mask].reset_index(drop=True)
 
 
 def summarize_latency(latencies: pd.Series | np.ndarray) -> LatencySummary | None:
@@ -183,7 +208,7 @@ def compute_segments(
     """Results of each segment of a closed window, each against its own slice of the reference."""
     kept = reference.segment_values if reference is not None else {}
     results = []
-    for part in split_segments(model, frame, kept):
+    for part in split_segments(model, payload_rows(frame), kept):
         segment_reference = reference.segments.get(part.label) if reference is not None else None
         result = compute_window(
             model, replace(key, segment=part.label), end_us, part.frame, segment_reference, executor
@@ -209,6 +234,8 @@ def compute_window(
     if "status_code" in frame.columns:
         error_records = int((frame["status_code"].to_numpy(dtype=np.float64, na_value=np.nan) >= 400).sum())
     latency = summarize_latency(frame["latency_seconds"]) if "latency_seconds" in frame.columns else None
+    records = len(frame)
+    frame = payload_rows(frame)  # drift, multivariate scores and estimates see calls with rows only
 
     def values(prefix: str, column: ColumnSpec) -> pd.Series | None:
         name = prefix + column.name
@@ -238,7 +265,7 @@ def compute_window(
     return WindowResult(
         key=key,
         end_us=end_us,
-        records=len(frame),
+        records=records,
         error_records=error_records,
         latency=latency,
         columns=tuple(columns),

@@ -71,3 +71,23 @@ def test_inf_and_nan_values_are_ignored_not_fatal():
 
 def test_latency_summary_of_nothing_is_none():
     assert summarize_latency(np.array([np.nan])) is None
+
+
+def test_calls_kept_as_metadata_count_in_records_errors_and_latency_but_not_in_drift():
+    data = frame(1000)
+    metadata = pd.DataFrame(
+        {
+            "latency_seconds": np.full(500, 5.0),
+            "status_code": np.full(500, 500),
+            "unparsed": ["not_json"] * 500,
+        }
+    )
+    combined = pd.concat([data.assign(unparsed=None), metadata], ignore_index=True)
+    key = WindowKey("test/m0", "v1", 0)
+    alone = compute_window(MODEL, key, 1, data, REFERENCE)
+    both = compute_window(MODEL, key, 1, combined, REFERENCE)
+    assert both.records == 1500 and both.error_records == alone.error_records + 500
+    assert both.latency is not None and both.latency.p99 == 5.0
+    assert [(c.column, c.score, c.current_count) for c in both.columns] == [
+        (c.column, c.score, c.current_count) for c in alone.columns
+    ]

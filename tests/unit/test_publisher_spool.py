@@ -1,59 +1,16 @@
 """Kafka down: batches go to the disk spool, and come back in order when it returns; none lost."""
 
-import threading
-
 import numpy as np
 
 from agent.publisher import Publisher
 from agent.settings import KafkaSettings, PublisherSettings
 from agent.wire.encode import build_prediction_batch
-from drift.core.decode import DecodedBatch, decode_predictions
+from tests.agent.memory_broker import MemoryBroker
 from tests.helpers import wait_until
 
 
-class Delivered:
-    """A future that has already succeeded."""
-
-    def add_callback(self, fn):
-        fn(None)
-
-    def add_errback(self, fn):
-        return None
-
-    def get(self, timeout=None):
-        return None
-
-
-class FlakyBroker:
-    """An in-memory producer that refuses every send while ``down`` is set."""
-
-    def __init__(self):
-        self.down = threading.Event()
-        self.received: list[bytes] = []
-        self.lock = threading.Lock()
-
-    def send(self, topic, value, key, headers):
-        if self.down.is_set():
-            raise ConnectionError("broker down")
-        with self.lock:
-            self.received.append(value)
-        return Delivered()
-
-    def flush(self, timeout=None):
-        return None
-
-    def close(self, timeout=None):
-        return None
-
-
-def _ids(broker: FlakyBroker) -> list[str]:
-    ids = []
-    with broker.lock:
-        for value in broker.received:
-            decoded = decode_predictions(b"ns/m", value, [("modelmon-schema-version", b"1")])
-            assert isinstance(decoded, DecodedBatch)
-            ids += decoded.frame["request_id"].tolist()
-    return ids
+def _ids(broker: MemoryBroker) -> list[str]:
+    return [i for batch in broker.decoded() for i in batch.frame["request_id"].tolist()]
 
 
 def _batch(start: int):
@@ -62,7 +19,7 @@ def _batch(start: int):
 
 
 def test_while_kafka_is_down_batches_spool_and_replay_in_order_when_it_returns(tmp_path):
-    broker = FlakyBroker()
+    broker = MemoryBroker()
     settings = PublisherSettings(spool_dir=tmp_path / "spool", spool_retry_seconds=0.05)
     publisher = Publisher(KafkaSettings(), settings, producer_factory=lambda *_: broker)
     try:
@@ -87,7 +44,7 @@ def test_while_kafka_is_down_batches_spool_and_replay_in_order_when_it_returns(t
 
 
 def test_a_full_spool_counts_what_it_drops(tmp_path):
-    broker = FlakyBroker()
+    broker = MemoryBroker()
     broker.down.set()
     settings = PublisherSettings(spool_dir=tmp_path / "spool", spool_max_bytes=4_000, spool_retry_seconds=60)
     publisher = Publisher(KafkaSettings(), settings, producer_factory=lambda *_: broker)
