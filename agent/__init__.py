@@ -7,7 +7,7 @@ the aggregator. Heavy modules (pandas, scipy, evidently, grafanalib) are never i
 
 from agent.errors import AgentError, CatalogError, ConfigError, EncodeError, PublisherClosedError
 from agent.publisher import Publisher, PublisherStats
-from agent.sdk import log_predictions
+from agent.sdk import PredictionLogger, log_labels, log_predictions
 from agent.settings import KafkaSettings, PublisherSettings
 
 __all__ = [
@@ -16,9 +16,11 @@ __all__ = [
     "ConfigError",
     "EncodeError",
     "KafkaSettings",
+    "PredictionLogger",
     "Publisher",
     "PublisherClosedError",
     "PublisherSettings",
     "PublisherStats",
+    "log_labels",
     "log_predictions",
 ]

@@ -66,7 +66,10 @@ def kafka_producer_factory(kafka: KafkaSettings, settings: PublisherSettings) ->
         linger_ms=settings.linger_ms,
         batch_size=settings.batch_size_bytes,
         max_request_size=settings.max_request_size_bytes,
-        request_timeout_ms=int(settings.delivery_timeout_seconds * 1000),
+        # A batch Kafka has not acknowledged within the delivery timeout fails (and is spooled);
+        # kafka-python's own default would hold it two minutes in memory first.
+        delivery_timeout_ms=int(settings.delivery_timeout_seconds * 1000),
+        request_timeout_ms=max(1, int(settings.delivery_timeout_seconds * 1000) - settings.linger_ms),
         retries=5,
         max_in_flight_requests_per_connection=1,  # keeps one model's batches in order across retries
         # A known protocol version: the constructor then does not wait for a broker, so the agent

@@ -123,6 +123,8 @@ class ProxySettings:
         model_ready_path: the model's readiness URL path (``/v2/health/ready``…); ``/readyz`` is
             ready while it answers 2xx. None: ready while the model accepts connections.
         ready_check_seconds: how often the model's readiness is checked.
+        event_loop: ``uvloop`` (libuv; the default, measured faster) or ``asyncio`` (the standard
+            library's loop, where uvloop is not available).
     """
 
     listen_host: str = "0.0.0.0"
@@ -138,6 +140,7 @@ class ProxySettings:
     admin_port: int = 9464
     model_ready_path: str | None = None
     ready_check_seconds: float = 2.0
+    event_loop: str = "uvloop"
 
 
 @dataclass(frozen=True, slots=True)

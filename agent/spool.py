@@ -98,7 +98,7 @@ class Spool:
         policy: str = "drop_oldest",
         fsync: str = "interval",
         fsync_interval_seconds: float = 1.0,
-        segment_bytes: int = _SEGMENT_BYTES,
+        segment_bytes: int | None = None,
     ) -> None:
         if policy not in _POLICIES or fsync not in _FSYNC or max_bytes <= 0:
             raise SpoolError(f"spool: policy in {_POLICIES}, fsync in {_FSYNC}, max_bytes > 0")
@@ -111,7 +111,8 @@ class Spool:
         self.policy = policy
         self.fsync = fsync
         self.fsync_interval = fsync_interval_seconds
-        self.segment_bytes = segment_bytes
+        # At least 8 segments fit, so drop_oldest frees an eighth of the spool, never all of it.
+        self.segment_bytes = segment_bytes or max(1, min(_SEGMENT_BYTES, max_bytes // 8))
         self.stats = SpoolStats()
         self._lock = threading.Lock()
         self._last_sync = time.monotonic()

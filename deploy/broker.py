@@ -20,11 +20,15 @@ def broker_binary() -> str:
 class LocalBroker:
     """Tansu on ``127.0.0.1:<free port>``, storage in memory. ``bootstrap`` is its address."""
 
-    def __init__(self, port: int | None = None, log_dir: Path | None = None) -> None:
+    def __init__(
+        self, port: int | None = None, log_dir: Path | None = None, advertised_port: int | None = None
+    ) -> None:
+        """``advertised_port``: the port clients are told to use (a relay in front, in tests)."""
         self.port = port or free_port()
         self.bootstrap = f"127.0.0.1:{self.port}"
         log_dir = log_dir or Path(tempfile.mkdtemp(prefix="modelmon-broker-"))
         url = f"tcp://127.0.0.1:{self.port}"
+        advertised = f"tcp://127.0.0.1:{advertised_port or self.port}"
         self._process = ManagedProcess(
             "tansu",
             [
@@ -33,7 +37,7 @@ class LocalBroker:
                 "--listener-url",
                 url,
                 "--advertised-listener-url",
-                url,
+                advertised,
                 "--storage-engine",
                 "memory://tansu/",
             ],

@@ -1,12 +1,15 @@
 """``make demo``: the whole path on one machine, with live progress.
 
-Broker (Tansu, or any Kafka via MODELMON_KAFKA_BOOTSTRAP) → a synthetic demo model logging its
-predictions through the agent's publisher → the aggregator (windows, drift, latency) → /metrics
-→ a local Prometheus when one is installed. Drift is injected part way through.
+Broker (Tansu, or any Kafka via MODELMON_KAFKA_BOOTSTRAP) → a demo model server (KServe v1)
+behind the sidecar agent, called by a synthetic client → the aggregator (windows, drift, latency,
+labels) → /metrics → a local Prometheus when one is installed, scraping the agent too. Drift is
+injected part way through.
 """
 
 from __future__ import annotations
 
+import http.client
+import json
 import logging
 import math
 import threading
@@ -21,11 +24,13 @@ import numpy as np
 from agent.catalog.load import load_catalog
 from agent.catalog.model import Catalog, ModelSpec, WindowSpec
 from agent.publisher import Publisher
-from agent.sdk import log_labels, log_predictions
+from agent.sdk import log_labels
 from agent.settings import KafkaSettings, PublisherSettings
 from deploy.broker import LocalBroker
 from deploy.config import Settings
-from deploy.demo_data import demo_batch, demo_labels, demo_reference
+from deploy.demo_data import demo_features, demo_labels, demo_reference
+from deploy.demo_model import PREDICT_PATH, READY_PATH, DemoModelServer
+from deploy.local_agent import LocalAgent
 from deploy.prometheus import LocalPrometheus, prometheus_binary
 from deploy.services import AggregatorService
 from drift.core.results import DriftStatus
@@ -105,46 +110,80 @@ def _prepare_catalog(options: DemoOptions) -> Catalog:
 
 
 def _traffic(
-    publishers: tuple[Publisher, Publisher],
+    agent_port: int,
+    labels: Publisher,
     model: ModelSpec,
     options: DemoOptions,
     start: float,
     stop: threading.Event,
     report: DemoReport,
 ) -> None:
-    """Predictions at the demo's rate; each one's label follows ``label_delay`` seconds later."""
-    predictions, labels = publishers
+    """Calls to the demo model through the agent at the demo's rate, 20 applicants a call (KServe v1);
+    the label of each scored applicant follows ``label_delay`` seconds later, by its row's request id."""
     rng = np.random.default_rng(42)
-    batch = max(1, int(options.rate / 10))
-    waiting: deque[tuple[float, np.ndarray, np.ndarray]] = deque()
+    per_call = 20
+    period = per_call / options.rate
+    names = [c.name for c in model.features]
+    waiting: deque[tuple[float, list[str], np.ndarray]] = deque()
+    conn = http.client.HTTPConnection("127.0.0.1", agent_port, timeout=30)
     sequence = 0
-    while not stop.is_set():
-        now = time.time()
-        drifted = now - start >= options.drift_after
-        features, outputs = demo_batch(rng, batch, drifted=drifted)
-        ids = np.array([f"demo-{sequence + i}" for i in range(batch)])
-        sequence += batch
-        report.sent += log_predictions(
-            predictions,
-            model.identity,
-            features,
-            outputs,
-            version=model.versions[0],
-            request_ids=ids,
-            latencies=rng.gamma(2.0, 0.01, batch),
-            status_codes=np.where(rng.random(batch) < 0.01, 500, 200),
-            spec=model,
-        )
-        if model.quality is not None:
-            waiting.append(
-                (now + options.label_delay, ids, demo_labels(rng, outputs["score"], drifted=drifted))
+    next_at = time.monotonic()
+    try:
+        while not stop.is_set():
+            now = time.time()
+            drifted = now - start >= options.drift_after
+            features = demo_features(rng, per_call, drifted=drifted)
+            columns = [features[name].tolist() for name in names]
+            body = json.dumps(
+                {"instances": [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]}
             )
-            while waiting and waiting[0][0] <= now:
+            request_id = f"demo-{sequence}"
+            sequence += 1
+            try:
+                conn.request("POST", PREDICT_PATH, body=body, headers={"x-request-id": request_id})
+                response = conn.getresponse()
+                answer = response.read()
+            except (OSError, http.client.HTTPException) as exc:
+                log.warning("the demo client's call failed: %s", exc)
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", agent_port, timeout=30)
+                stop.wait(0.5)
+                continue
+            report.sent += per_call  # every call is captured, errors included (their features, no score)
+            if response.status == 200 and model.quality is not None:
+                scores = np.array([p["score"] for p in json.loads(answer)["predictions"]])
+                ids = [f"{request_id}:{i}" for i in range(per_call)]  # the agent's id of each row
+                waiting.append((now + options.label_delay, ids, demo_labels(rng, scores, drifted=drifted)))
+            while model.quality is not None and waiting and waiting[0][0] <= now:
                 _, due_ids, truth = waiting.popleft()
                 report.labels_sent += log_labels(
                     labels, model.identity, {model.quality.label: truth}, request_ids=due_ids
                 )
-        stop.wait(0.1)
+            next_at += period
+            stop.wait(max(0.0, next_at - time.monotonic()))  # the demo's pace
+    finally:
+        conn.close()
+
+
+def _agent_line(agent: LocalAgent) -> str:
+    """The sidecar's own view: calls, captured rows, Kafka, spool and drops."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    try:
+        text = agent.metrics_text()
+    except OSError:
+        return "agent: not answering"
+    values: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            values[sample.name] = values.get(sample.name, 0.0) + sample.value
+    return (
+        f"\n           agent: calls {values.get('modelmon_agent_calls_total', 0):,.0f}"
+        f" | rows captured {values.get('modelmon_agent_captured_rows_total', 0):,.0f}"
+        f" | published {values.get('modelmon_agent_published_records_total', 0):,.0f}"
+        f" | spool {values.get('modelmon_agent_spool_bytes', 0):,.0f} B"
+        f" | dropped {values.get('modelmon_agent_dropped_records_total', 0):,.0f}"
+    )
 
 
 class _WindowRecorder:
@@ -315,18 +354,36 @@ def run_demo(options: DemoOptions, settings: Settings, *, stop: threading.Event 
     print(f"  metrics     {report.metrics_url}")
     if service.archive is not None:
         print(f"  archive     {service.archive.root.resolve()} (every closed window's rows, for reports)")
+    model_server = DemoModelServer().start()
+    agent = LocalAgent(
+        model_server.port,
+        ",".join(kafka.bootstrap_servers),
+        catalog=catalog.source or options.catalog,
+        work_dir=options.workdir / "agent",
+        proxy={"model_ready_path": READY_PATH},
+        capture={"model": model.identity, "version": model.versions[0], "batch_max_seconds": 0.5},
+        publisher={"topic": aggregator_settings.topic},
+    ).start()
+    print(
+        f"  model       a KServe v1 server on 127.0.0.1:{model_server.port}, behind the agent on "
+        f"127.0.0.1:{agent.port} (try: curl -d @- 127.0.0.1:{agent.port}{PREDICT_PATH})"
+    )
+    print(
+        f"  agent       http://127.0.0.1:{agent.admin_port}/metrics (and /healthz, /readyz); log {agent.log_path}"
+    )
     prometheus: LocalPrometheus | None = None
     if options.prometheus and prometheus_binary():
-        prometheus = LocalPrometheus([f"127.0.0.1:{service.metrics_port}"]).start()
+        prometheus = LocalPrometheus(
+            [f"127.0.0.1:{service.metrics_port}", f"127.0.0.1:{agent.admin_port}"]
+        ).start()
         report.prometheus_url = prometheus.url
         print(f"  prometheus  {prometheus.url}/graph?g0.expr=modelmon_feature_drift_score")
     else:
         print("  prometheus  not installed (apt-get install prometheus) — metrics are still on the URL above")
-    publisher = Publisher(kafka, PublisherSettings())
     label_publisher = Publisher(kafka, PublisherSettings(topic=aggregator_settings.labels_topic))
     start = time.time()
     print(
-        f"  model       {model.identity} at {options.rate:,.0f} predictions/s; "
+        f"  traffic     {model.identity} at {options.rate:,.0f} predictions/s; "
         f"drift injected after {options.drift_after:.0f}s (income ×1.6, age +8, and defaults "
         f"more likely than scored); labels {options.label_delay:.0f}s after their predictions"
     )
@@ -334,7 +391,7 @@ def run_demo(options: DemoOptions, settings: Settings, *, stop: threading.Event 
     traffic_stop = threading.Event()
     traffic = threading.Thread(
         target=_traffic,
-        args=((publisher, label_publisher), model, options, start, traffic_stop, report),
+        args=(agent.port, label_publisher, model, options, start, traffic_stop, report),
         daemon=True,
     )
     traffic.start()
@@ -353,13 +410,15 @@ def run_demo(options: DemoOptions, settings: Settings, *, stop: threading.Event 
                     time.time() - start >= options.drift_after + model.window.size_seconds,
                 )
                 + _quality_line(service, model, report, start + options.drift_after)
+                + _agent_line(agent)
             )
     except KeyboardInterrupt:
         print("  interrupted")
     finally:
         traffic_stop.set()
         traffic.join(5)
-        publisher.close(10)
+        agent.stop()  # delivers what it captured before it exits
+        model_server.stop()
         label_publisher.close(10)
         service.stop()
         if options.html_report:

@@ -5,30 +5,37 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["REGIONS", "demo_batch", "demo_labels", "demo_reference"]
+__all__ = ["REGIONS", "demo_batch", "demo_features", "demo_labels", "demo_reference", "demo_scores"]
 
 REGIONS = np.array(["north", "south", "east", "west"])
+
+
+def demo_features(rng: np.random.Generator, rows: int, *, drifted: bool) -> dict[str, np.ndarray]:
+    """Features of ``rows`` applicants. Drift raises income and age, so the score moves too."""
+    return {
+        "income": rng.lognormal(10.5, 0.4, rows) * (1.6 if drifted else 1.0),
+        "age": np.clip(rng.normal(48 if drifted else 40, 12, rows), 18, 90).astype(np.int64),
+        "debt_ratio": rng.beta(2, 5, rows),
+        "credit_lines": rng.poisson(4, rows).astype(np.int64),
+        "region": REGIONS[rng.integers(0, len(REGIONS), rows)],
+    }
+
+
+def demo_scores(features: dict[str, np.ndarray]) -> np.ndarray:
+    """The demo model itself: a fixed logistic score of default risk."""
+    income, age = np.asarray(features["income"], float), np.asarray(features["age"], float)
+    debt_ratio = np.asarray(features["debt_ratio"], float)
+    credit_lines = np.asarray(features["credit_lines"], float)
+    logit = -2.0 + 3.0 * debt_ratio - 0.00002 * (income - 36_000) + 0.02 * (age - 40) + 0.1 * credit_lines
+    return np.asarray(1.0 / (1.0 + np.exp(-logit)))
 
 
 def demo_batch(
     rng: np.random.Generator, rows: int, *, drifted: bool
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Features and outputs of ``rows`` predictions. Drift raises income and age, so the score moves too."""
-    income = rng.lognormal(10.5, 0.4, rows) * (1.6 if drifted else 1.0)
-    age = np.clip(rng.normal(48 if drifted else 40, 12, rows), 18, 90).astype(np.int64)
-    debt_ratio = rng.beta(2, 5, rows)
-    credit_lines = rng.poisson(4, rows).astype(np.int64)
-    region = REGIONS[rng.integers(0, len(REGIONS), rows)]
-    logit = -2.0 + 3.0 * debt_ratio - 0.00002 * (income - 36_000) + 0.02 * (age - 40) + 0.1 * credit_lines
-    score = 1.0 / (1.0 + np.exp(-logit))
-    features = {
-        "income": income,
-        "age": age,
-        "debt_ratio": debt_ratio,
-        "credit_lines": credit_lines,
-        "region": region,
-    }
-    return features, {"score": score}
+    """Features and outputs of ``rows`` predictions."""
+    features = demo_features(rng, rows, drifted=drifted)
+    return features, {"score": demo_scores(features)}
 
 
 def demo_reference(rows: int = 20_000, seed: int = 7) -> pd.DataFrame:

@@ -74,3 +74,23 @@ def prometheus() -> str:
 @pytest.fixture(scope="session")
 def alertmanager() -> str:
     return need_binary("prometheus-alertmanager", alertmanager_binary())
+
+
+@pytest.fixture
+def model():
+    """A small model server (KServe v1, OIP v2, generic JSON, errors, streams) on a free port."""
+    from tests.agent.model_server import ModelServer
+
+    server = ModelServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def loop():
+    """An event loop (uvloop) on its own thread, for the agent's proxy or a whole sidecar."""
+    from tests.agent.running import LoopThread
+
+    thread = LoopThread()
+    yield thread
+    thread.stop()

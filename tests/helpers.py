@@ -17,7 +17,7 @@ from deploy.processes import wait_until
 from drift.core.quality_windows import QualityResult
 from drift.core.results import WindowResult
 
-__all__ = ["RecordingSink", "aggregator_process", "small_catalog", "wait_until"]
+__all__ = ["RecordingSink", "aggregator_process", "read_batches", "small_catalog", "wait_until"]
 
 
 def small_catalog(models: int = 1, window: str = "1s", lateness: str = "0s", min_records: int = 5) -> Catalog:
@@ -74,3 +74,29 @@ def aggregator_process(
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def read_batches(kafka, topic: str, rows: int, decode, timeout: float = 15, partitions: int = 1) -> list:
+    """Every message of ``topic`` from the start, decoded with ``decode``, once ``rows`` rows arrived."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    from drift.core.decode import DecodedBatch
+
+    consumer = KafkaConsumer(**kafka.client_config(), enable_auto_commit=False, group_id=None)
+    consumer.assign([TopicPartition(topic, p) for p in range(partitions)])
+    consumer.seek_to_beginning()
+    batches: list[DecodedBatch] = []
+
+    def arrived() -> bool:
+        for records in consumer.poll(timeout_ms=200).values():
+            for record in records:
+                decoded = decode(record.key, record.value, record.headers)
+                assert isinstance(decoded, DecodedBatch), decoded
+                batches.append(decoded)
+        return sum(len(b.frame) for b in batches) >= rows
+
+    try:
+        wait_until(arrived, timeout, what=f"{rows} rows on {topic}")
+    finally:
+        consumer.close()
+    return batches

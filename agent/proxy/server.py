@@ -291,7 +291,8 @@ class ProxyServer:
             try:
                 event = await responses.next()
             except (ConnectionError, ParseError) as exc:
-                raise _UpstreamError(type(exc).__name__.lower(), sent_to_client=head is not None) from exc
+                reason = "reset" if isinstance(exc, ConnectionError) else "bad_response"
+                raise _UpstreamError(reason, sent_to_client=head is not None) from exc
             if event is None:
                 raise _UpstreamError("closed", sent_to_client=head is not None)
             kind, data = event

@@ -40,3 +40,39 @@ class RecordingCalls:
     def offer(self, call: Any) -> None:
         with self.lock:
             self.calls.append(call)
+
+
+def start_sidecar(
+    loop: LoopThread,
+    model_port: int,
+    spec: Any,
+    *,
+    kafka: Any = None,
+    proxy: dict[str, Any] | None = None,
+    capture: dict[str, Any] | None = None,
+    publisher: dict[str, Any] | None = None,
+    **options: Any,
+) -> Any:
+    """A whole sidecar for ``ns/m`` v1 on free loopback ports in front of ``model_port``, started."""
+    from agent.settings import CaptureSettings, KafkaSettings, ProxySettings, PublisherSettings
+    from agent.sidecar import Sidecar
+
+    car = Sidecar(
+        ProxySettings(
+            **{
+                "listen_host": "127.0.0.1",
+                "listen_port": 0,
+                "upstream_port": model_port,
+                "admin_host": "127.0.0.1",
+                "admin_port": 0,
+            }
+            | (proxy or {})
+        ),
+        CaptureSettings(**{"model": "ns/m", "version": "v1", "batch_max_seconds": 0.1} | (capture or {})),
+        kafka or KafkaSettings(),
+        PublisherSettings(**(publisher or {})),
+        spec,
+        **options,
+    )
+    loop.call(car.start)
+    return car

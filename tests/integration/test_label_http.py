@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 
 from agent.catalog import parse_catalog
 from agent.publisher import Publisher
@@ -27,7 +26,7 @@ from deploy.services import AggregatorService
 from drift.adapters.label_http import LabelApi
 from drift.adapters.settings import AggregatorSettings
 from drift.core.decode import DecodedBatch, decode_labels
-from tests.helpers import wait_until
+from tests.helpers import read_batches, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -76,24 +75,7 @@ def post(
 
 def read_labels(kafka: KafkaSettings, topic: str, rows: int) -> list[DecodedBatch]:
     """Every labels message of ``topic`` (one partition), decoded, once ``rows`` rows have arrived."""
-    consumer = KafkaConsumer(**kafka.client_config(), enable_auto_commit=False, group_id=None)
-    consumer.assign([TopicPartition(topic, 0)])
-    consumer.seek_to_beginning()
-    batches: list[DecodedBatch] = []
-
-    def arrived() -> bool:
-        for records in consumer.poll(timeout_ms=200).values():
-            for record in records:
-                decoded = decode_labels(record.key, record.value, record.headers)
-                assert isinstance(decoded, DecodedBatch), decoded
-                batches.append(decoded)
-        return sum(len(b.frame) for b in batches) >= rows
-
-    try:
-        wait_until(arrived, 15, what=f"{rows} labels on {topic}")
-    finally:
-        consumer.close()
-    return batches
+    return read_batches(kafka, topic, rows, decode_labels)
 
 
 @pytest.fixture

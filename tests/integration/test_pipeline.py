@@ -26,7 +26,9 @@ pytestmark = pytest.mark.integration
 class Running:
     """An aggregator on its own thread, stopped (with a clean hand-over) by ``stop``."""
 
-    def __init__(self, kafka: KafkaSettings, topic: str, group: str, catalog, partitions: int) -> None:
+    def __init__(
+        self, kafka: KafkaSettings, topic: str, group: str, catalog, partitions: int, tracer_provider=None
+    ) -> None:
         self.settings = AggregatorSettings(
             kafka=kafka,
             group_id=group,
@@ -44,7 +46,14 @@ class Running:
 
         ensure_topic(kafka, self.settings.labels_topic, partitions)
         checkpoints = KafkaCheckpointStore(kafka, self.settings.resolved_checkpoint_topic, partitions)
-        self.aggregator = Aggregator(self.settings, catalog, self.sink, checkpoints, quality_sink=self.sink)
+        self.aggregator = Aggregator(
+            self.settings,
+            catalog,
+            self.sink,
+            checkpoints,
+            quality_sink=self.sink,
+            tracer_provider=tracer_provider,
+        )
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self.aggregator.run, args=(self.stop_event,), daemon=True)
         self.thread.start()

@@ -8,11 +8,9 @@ import json
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from agent.settings import CaptureSettings, KafkaSettings, ProxySettings, PublisherSettings
-from agent.sidecar import Sidecar
 from tests.agent.memory_broker import MemoryBroker
 from tests.agent.model_server import ModelServer
-from tests.agent.running import LoopThread
+from tests.agent.running import LoopThread, start_sidecar
 from tests.helpers import wait_until
 from tests.unit.test_capture import SPEC
 
@@ -56,23 +54,13 @@ def sidecar():
     model = ModelServer().start()
     loop = LoopThread()
     broker = MemoryBroker()
-    car = Sidecar(
-        ProxySettings(
-            listen_host="127.0.0.1",
-            listen_port=0,
-            upstream_port=model.port,
-            admin_host="127.0.0.1",
-            admin_port=0,
-            model_ready_path="/ready",
-            ready_check_seconds=0.1,
-        ),
-        CaptureSettings(model="ns/m", version="v1", batch_max_seconds=0.1),
-        KafkaSettings(),
-        PublisherSettings(),
+    car = start_sidecar(
+        loop,
+        model.port,
         SPEC,
+        proxy={"model_ready_path": "/ready", "ready_check_seconds": 0.1},
         producer_factory=broker.factory,
     )
-    loop.call(car.start)
     yield car, model, broker
     loop.call(car.close)
     loop.stop()

@@ -18,3 +18,17 @@ def test_importing_the_agent_loads_no_pandas_scipy_evidently_or_grafanalib():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_sidecar_process_loads_neither_pandas_numpy_nor_opentelemetry_without_traces():
+    code = (
+        "import sys;"
+        "from deploy.agent_main import _HideUnused; sys.meta_path.insert(0, _HideUnused());"
+        "import agent.sidecar, agent.proxy, agent.capture, agent.admin, pyarrow as pa;"
+        "from agent.wire.encode import build_prediction_batch;"
+        "build_prediction_batch('a/b', {'x': [1.0]}, version='v', request_ids=['r']);"
+        "heavy = ('pandas', 'numpy', 'scipy', 'drift', 'opentelemetry');"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -33,20 +33,6 @@ class Counting:
         self.tunnels[reason] = self.tunnels.get(reason, 0) + 1
 
 
-@pytest.fixture
-def model():
-    server = ModelServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def loop():
-    thread = LoopThread()
-    yield thread
-    thread.stop()
-
-
 def start_proxy(
     loop: LoopThread, upstream_port: int, **settings
 ) -> tuple[ProxyServer, RecordingCalls, Counting]:
