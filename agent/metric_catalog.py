@@ -406,6 +406,18 @@ AGENT_MODEL_READY: Final = MetricSpec(
     "1 when the model answered the agent's last readiness check, else 0.",
     AGENT_LABELS,
 )
+AGENT_HARDWARE_CYCLES: Final = MetricSpec(
+    "modelmon_agent_hardware_cycles_total",
+    "counter",
+    "Hardware collection cycles run (samples published to the hardware topic).",
+    AGENT_LABELS,
+)
+AGENT_COLLECTOR_FAILURES: Final = MetricSpec(
+    "modelmon_agent_collector_failures_total",
+    "counter",
+    "Collection cycles in which a collector failed (the others still reported), by collector.",
+    (*AGENT_LABELS, "collector"),
+)
 AGENT_METRICS: Final = (
     AGENT_CALLS,
     AGENT_REQUEST_DURATION,
@@ -422,6 +434,117 @@ AGENT_METRICS: Final = (
     AGENT_SPOOL_BYTES,
     AGENT_PUBLISH_LATENCY,
     AGENT_MODEL_READY,
+    AGENT_HARDWARE_CYCLES,
+    AGENT_COLLECTOR_FAILURES,
+)
+
+# --- hardware of the model's pod (collectors → agent → aggregator) ----------------------------
+HARDWARE_LABELS: Final = (*MODEL_LABELS, "pod")
+_CONTAINER: Final = (*HARDWARE_LABELS, "container")
+_GPU: Final = (*HARDWARE_LABELS, "gpu", "gpu_uuid", "gpu_model", "source")
+
+
+def _hw(name: str, kind: MetricType, help_text: str, labels: tuple[str, ...], unit: str = "") -> MetricSpec:
+    return MetricSpec(f"modelmon_{name}", kind, help_text, labels, unit)
+
+
+HARDWARE_METRICS: Final = (
+    _hw("container_cpu_usage_seconds_total", "counter", "CPU time of the container (cgroup).", _CONTAINER),
+    _hw("container_cpu_periods_total", "counter", "CFS enforcement periods of the container.", _CONTAINER),
+    _hw(
+        "container_cpu_throttled_periods_total",
+        "counter",
+        "Periods the container was throttled in.",
+        _CONTAINER,
+    ),
+    _hw(
+        "container_cpu_throttled_seconds_total",
+        "counter",
+        "Time the container was throttled for.",
+        _CONTAINER,
+    ),
+    _hw(
+        "container_cpu_limit_cores",
+        "gauge",
+        "The container's CPU limit (quota / period).",
+        _CONTAINER,
+        "cores",
+    ),
+    _hw("container_memory_usage_bytes", "gauge", "Memory charged to the container.", _CONTAINER, "bytes"),
+    _hw(
+        "container_memory_working_set_bytes",
+        "gauge",
+        "Memory the kubelet evicts on: usage minus inactive file pages.",
+        _CONTAINER,
+        "bytes",
+    ),
+    _hw("container_memory_rss_bytes", "gauge", "Anonymous memory of the container.", _CONTAINER, "bytes"),
+    _hw("container_memory_limit_bytes", "gauge", "The container's memory limit.", _CONTAINER, "bytes"),
+    _hw(
+        "container_oom_kills_total",
+        "counter",
+        "Processes of the container the OOM killer killed.",
+        _CONTAINER,
+    ),
+    _hw(
+        "model_process_cpu_seconds_total",
+        "counter",
+        "CPU time of the model server's processes.",
+        HARDWARE_LABELS,
+    ),
+    _hw(
+        "model_process_resident_memory_bytes",
+        "gauge",
+        "Resident memory of the model server's processes.",
+        HARDWARE_LABELS,
+        "bytes",
+    ),
+    _hw("model_process_threads", "gauge", "Threads of the model server's processes.", HARDWARE_LABELS),
+    _hw(
+        "model_process_open_fds",
+        "gauge",
+        "Open file descriptors of the model server's processes.",
+        HARDWARE_LABELS,
+    ),
+    _hw("model_processes", "gauge", "The model server's process and its workers.", HARDWARE_LABELS),
+    _hw("gpu_utilization_ratio", "gauge", "Share of time a kernel ran on the GPU.", _GPU, "ratio"),
+    _hw(
+        "gpu_memory_utilization_ratio",
+        "gauge",
+        "Share of time GPU memory was read or written.",
+        _GPU,
+        "ratio",
+    ),
+    _hw("gpu_memory_used_bytes", "gauge", "GPU memory in use, all processes.", _GPU, "bytes"),
+    _hw("gpu_memory_total_bytes", "gauge", "GPU memory installed.", _GPU, "bytes"),
+    _hw("gpu_power_watts", "gauge", "GPU power draw.", _GPU, "watts"),
+    _hw("gpu_temperature_celsius", "gauge", "GPU core temperature.", _GPU, "celsius"),
+    _hw("gpu_sm_clock_hertz", "gauge", "GPU streaming-multiprocessor clock.", _GPU, "hertz"),
+    _hw(
+        "gpu_throttled", "gauge", "1 while the GPU's clocks are held down for this reason.", (*_GPU, "reason")
+    ),
+    _hw("gpu_ecc_errors_total", "counter", "GPU memory ECC errors since the driver loaded.", (*_GPU, "type")),
+    _hw("gpu_model_processes", "gauge", "This pod's model processes on the GPU.", _GPU),
+    _hw(
+        "gpu_model_memory_used_bytes",
+        "gauge",
+        "GPU memory used by this pod's model processes.",
+        _GPU,
+        "bytes",
+    ),
+    _hw(
+        "gpu_model_sm_utilization_ratio",
+        "gauge",
+        "This pod's share of the GPU's SM time over the last sampling period (a shared GPU's attribution).",
+        _GPU,
+        "ratio",
+    ),
+)
+HARDWARE_SAMPLES_REJECTED: Final = MetricSpec(
+    "modelmon_hardware_samples_rejected_total",
+    "counter",
+    "Hardware samples the aggregator did not export, by reason (unknown_metric, bad_labels, malformed).",
+    ("reason",),
 )
 
 ALL_METRICS: Final = (
@@ -468,4 +591,6 @@ ALL_METRICS: Final = (
     AGGREGATOR_LAG,
     AGGREGATOR_COMMITS,
     *AGENT_METRICS,
+    *HARDWARE_METRICS,
+    HARDWARE_SAMPLES_REJECTED,
 )

@@ -17,6 +17,7 @@ from prometheus_client.registry import Collector
 from agent import metric_catalog as mc
 from agent.batcher import Batcher
 from agent.capture import Capturer
+from agent.hardware import HardwareLoop
 from agent.publisher import Publisher
 
 __all__ = ["AgentMetrics"]
@@ -70,6 +71,7 @@ class AgentMetrics(Collector):
         self.batcher: Batcher | None = None
         self.publisher: Publisher | None = None
         self.model_ready: Callable[[], bool] = lambda: False
+        self.hardware: HardwareLoop | None = None
         self.registry.register(self)
 
     # --- the proxy's observer -----------------------------------------------------------------
@@ -146,3 +148,10 @@ class AgentMetrics(Collector):
             spool_bytes,
             ready,
         )
+        if self.hardware is not None:
+            cycles = _family(mc.AGENT_HARDWARE_CYCLES)
+            cycles.add_metric(ids, self.hardware.cycles)
+            failures = _family(mc.AGENT_COLLECTOR_FAILURES)
+            for collector, count in sorted(self.hardware.failures.items()):
+                failures.add_metric([*ids, collector], count)
+            yield from (cycles, failures)

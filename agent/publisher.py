@@ -176,7 +176,11 @@ class Publisher:
         rows = batch.num_rows
         try:
             message = encode_message(
-                model, batch, producer=self.settings.producer_name, traceparent=traceparent
+                model,
+                batch,
+                kind=self.settings.kind,
+                producer=self.settings.producer_name,
+                traceparent=traceparent,
             )
         except (pa.ArrowException, ValueError) as exc:  # should not happen for a built batch
             log.error("cannot encode a batch of %d records for %s: %s", rows, model, exc)

@@ -82,6 +82,7 @@ class PublisherSettings:
         spool_fsync: ``always``, ``interval`` (about once a second) or ``never``.
         spool_retry_seconds: how often replay is tried while the spool holds batches.
         max_block_seconds: how long a send may wait for Kafka's metadata before it fails (and spools).
+        kind: the ``modelmon-kind`` header: ``predictions``, ``labels`` or ``hardware``.
     """
 
     topic: str = PREDICTIONS_TOPIC
@@ -99,6 +100,7 @@ class PublisherSettings:
     spool_fsync: str = "interval"
     spool_retry_seconds: float = 1.0
     max_block_seconds: float = 2.0
+    kind: str = "predictions"
     extra: dict[str, Any] = field(default_factory=dict)
 
 

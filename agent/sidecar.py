@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry
 
@@ -27,11 +27,14 @@ from agent.admin import AdminServer, ModelReadiness
 from agent.batcher import Batcher
 from agent.capture import Capturer
 from agent.catalog.model import ModelSpec
+from agent.hardware import HardwareLoop
 from agent.metrics import AgentMetrics
 from agent.proxy import ProxyServer
 from agent.publisher import Producer, Publisher, kafka_producer_factory
 from agent.sampling import Sampler
 from agent.settings import CaptureSettings, KafkaSettings, ProxySettings, PublisherSettings
+from collectors.build import build_collectors
+from collectors.settings import CollectorSettings
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -55,7 +58,11 @@ class Sidecar:
         tracer_provider: TracerProvider | None = None,
         producer_factory: Callable[[KafkaSettings, PublisherSettings], Producer] = kafka_producer_factory,
         registry: CollectorRegistry | None = None,
+        collectors: CollectorSettings | None = None,
+        nvml: Any = None,
     ) -> None:
+        """``collectors``: the hardware collectors' settings (None: none run); ``nvml`` passes an NVML
+        handle in (tests), else it is loaded when ``collectors.gpu``."""
         self.metrics = AgentMetrics(capture.model, capture.version, registry)
         self.publisher = Publisher(
             kafka, publisher, producer_factory=producer_factory, on_delivered=self.metrics.delivered
@@ -84,9 +91,29 @@ class Sidecar:
             proxy, self.capturer, sampler=Sampler(capture.sample_fraction), observer=self.metrics
         )
         self.admin = AdminServer(proxy.admin_host, proxy.admin_port, self.metrics.registry, self.readiness)
+        self.hardware: HardwareLoop | None = None
+        self._hardware_publisher: Publisher | None = None
+        if collectors is not None and collectors.enabled:
+            # Its own small publisher: hardware samples are not spooled (the next cycle repeats them).
+            self._hardware_publisher = Publisher(
+                kafka,
+                PublisherSettings(topic=collectors.topic, kind="hardware", queue_max_records=10_000),
+                producer_factory=producer_factory,
+            )
+            self.hardware = HardwareLoop(
+                build_collectors(collectors, nvml=nvml),
+                self._hardware_publisher,
+                model=capture.model,
+                version=capture.version,
+                pod=collectors.pod,
+                interval=collectors.interval_seconds,
+            )
+            self.metrics.hardware = self.hardware
 
     async def start(self) -> None:
         self.capturer.start()
+        if self.hardware is not None:
+            self.hardware.start()
         await self.admin.start()
         self.readiness.start()
         await self.proxy.start()
@@ -105,3 +132,6 @@ class Sidecar:
         await self.admin.close()
         await asyncio.to_thread(self.capturer.close, timeout)
         await asyncio.to_thread(self.publisher.close, timeout)
+        if self.hardware is not None and self._hardware_publisher is not None:
+            await asyncio.to_thread(self.hardware.close, timeout)
+            await asyncio.to_thread(self._hardware_publisher.close, timeout)

@@ -29,6 +29,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from support.null_producer import NullProducer
 
 from deploy.broker import LocalBroker
 from deploy.local_agent import LocalAgent
@@ -210,23 +213,6 @@ def capture_rate(calls: int) -> float:
     from agent.catalog.load import parse_catalog
     from agent.publisher import Publisher
     from agent.settings import CaptureSettings, KafkaSettings, PublisherSettings
-
-    class Done:
-        def add_callback(self, fn: object) -> None:
-            fn(None)  # type: ignore[operator]
-
-        def add_errback(self, fn: object) -> None:
-            return None
-
-    class NullProducer:
-        def send(self, *args: object, **kwargs: object) -> Done:
-            return Done()
-
-        def flush(self, timeout: float | None = None) -> None:
-            return None
-
-        def close(self, timeout: float | None = None) -> None:
-            return None
 
     spec = parse_catalog(CATALOG).get("bench/m")
     publisher = Publisher(KafkaSettings(), PublisherSettings(), producer_factory=lambda *_: NullProducer())

@@ -53,7 +53,13 @@ async def serve(settings: Settings, catalog_path: Path | None, ready: asyncio.Ev
                 catalog_path,
             )
     sidecar = Sidecar(
-        settings.proxy, settings.capture, settings.kafka, settings.publisher, spec, tracer_provider=provider
+        settings.proxy,
+        settings.capture,
+        settings.kafka,
+        settings.publisher,
+        spec,
+        tracer_provider=provider,
+        collectors=settings.collectors,
     )
     await sidecar.start()
     print(

@@ -27,6 +27,14 @@ Environment variables (each overrides the YAML value):
 ``MODELMON_SPOOL_DIR``                 the sidecar's disk spool
 ``MODELMON_TRACING_EXPORTER``          none, otlp or console
 ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` the OTLP collector's traces URL
+``MODELMON_POD_NAME``                  the pod (downward API), a label of hardware samples
+``MODELMON_POD_NAMESPACE``             its namespace
+``MODELMON_POD_UID``                   its UID (attributes NVML's host process ids)
+``MODELMON_MODEL_PID``                 the model server's process id
+``MODELMON_MODEL_PROCESS_MATCH``       or a substring of its command line
+``MODELMON_COLLECT_INTERVAL``          seconds between hardware collections
+``MODELMON_HOST_PROC``                 a mount of the node's /proc (GPU attribution)
+``MODELMON_CGROUP_ROOT``               the cgroup filesystem to read
 =====================================  ==========================================
 """
 
@@ -44,6 +52,7 @@ import yaml
 
 from agent.errors import ConfigError
 from agent.settings import CaptureSettings, KafkaSettings, ProxySettings, PublisherSettings, TracingSettings
+from collectors.settings import CollectorSettings
 from drift.adapters.settings import AggregatorSettings
 
 __all__ = ["Settings", "load_settings"]
@@ -76,6 +85,16 @@ _ENV_CAPTURE = {
     "MODELMON_MODEL_VERSION": "version",
     "MODELMON_SAMPLE_FRACTION": "sample_fraction",
 }
+_ENV_COLLECTORS = {
+    "MODELMON_POD_NAME": "pod",
+    "MODELMON_POD_NAMESPACE": "namespace",
+    "MODELMON_POD_UID": "pod_uid",
+    "MODELMON_MODEL_PID": "model_pid",
+    "MODELMON_MODEL_PROCESS_MATCH": "model_process_match",
+    "MODELMON_COLLECT_INTERVAL": "interval_seconds",
+    "MODELMON_HOST_PROC": "host_proc_root",
+    "MODELMON_CGROUP_ROOT": "cgroup_root",
+}
 _ENV_TRACING = {
     "MODELMON_TRACING_EXPORTER": "exporter",
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "endpoint",
@@ -92,6 +111,7 @@ class Settings:
     proxy: ProxySettings = field(default_factory=ProxySettings)
     capture: CaptureSettings = field(default_factory=CaptureSettings)
     tracing: TracingSettings = field(default_factory=TracingSettings)
+    collectors: CollectorSettings = field(default_factory=CollectorSettings)
 
 
 def _convert(value: Any, hint: Any, where: str) -> Any:
@@ -154,6 +174,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         ("proxy", _ENV_PROXY),
         ("capture", _ENV_CAPTURE),
         ("tracing", _ENV_TRACING),
+        ("collectors", _ENV_COLLECTORS),
     ):
         raw = dict(doc.get(name) or {})
         sections[name] = raw | {key: env[var] for var, key in env_map.items() if env.get(var)}
@@ -164,4 +185,5 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         proxy=_build(ProxySettings, sections["proxy"], "proxy"),
         capture=_build(CaptureSettings, sections["capture"], "capture"),
         tracing=_build(TracingSettings, sections["tracing"], "tracing"),
+        collectors=_build(CollectorSettings, sections["collectors"], "collectors"),
     )

@@ -29,7 +29,7 @@ from agent.settings import KafkaSettings, PublisherSettings
 from deploy.broker import LocalBroker
 from deploy.config import Settings
 from deploy.demo_data import demo_features, demo_labels, demo_reference
-from deploy.demo_model import PREDICT_PATH, READY_PATH, DemoModelServer
+from deploy.demo_model import PREDICT_PATH, READY_PATH, LocalDemoModel
 from deploy.local_agent import LocalAgent
 from deploy.prometheus import LocalPrometheus, prometheus_binary
 from deploy.services import AggregatorService
@@ -163,6 +163,27 @@ def _traffic(
             stop.wait(max(0.0, next_at - time.monotonic()))  # the demo's pace
     finally:
         conn.close()
+
+
+def _hardware_line(service: AggregatorService, model: ModelSpec, seen: dict[str, tuple[float, float]]) -> str:
+    """The demo model's process as the aggregator exports it (sampled by the agent): CPU and memory."""
+    if service.hardware is None:
+        return ""
+    values = {
+        name: value
+        for (name, labels), value in service.hardware.store.snapshot().items()
+        if labels[:2] == (model.namespace, model.name)
+    }
+    cpu = values.get("modelmon_model_process_cpu_seconds_total")
+    rss = values.get("modelmon_model_process_resident_memory_bytes")
+    if cpu is None or rss is None:
+        return "\n           model process: waiting for the first hardware samples"
+    now = time.monotonic()
+    before = seen.get("cpu")
+    seen["cpu"] = (cpu, now)
+    share = f"{(cpu - before[0]) / (now - before[1]):.0%} of a core" if before and now > before[1] else "-"
+    threads = values.get("modelmon_model_process_threads", 0)
+    return f"\n           model process: CPU {share} | RSS {rss / 1_048_576:,.0f} MB | threads {threads:.0f}"
 
 
 def _agent_line(agent: LocalAgent) -> str:
@@ -354,7 +375,7 @@ def run_demo(options: DemoOptions, settings: Settings, *, stop: threading.Event 
     print(f"  metrics     {report.metrics_url}")
     if service.archive is not None:
         print(f"  archive     {service.archive.root.resolve()} (every closed window's rows, for reports)")
-    model_server = DemoModelServer().start()
+    model_server = LocalDemoModel(options.workdir).start()
     agent = LocalAgent(
         model_server.port,
         ",".join(kafka.bootstrap_servers),
@@ -363,6 +384,12 @@ def run_demo(options: DemoOptions, settings: Settings, *, stop: threading.Event 
         proxy={"model_ready_path": READY_PATH},
         capture={"model": model.identity, "version": model.versions[0], "batch_max_seconds": 0.5},
         publisher={"topic": aggregator_settings.topic},
+        collectors={
+            "model_pid": model_server.pid,
+            "pod": "demo-pod",
+            "interval_seconds": 2.0,
+            "topic": aggregator_settings.hardware_topic,
+        },
     ).start()
     print(
         f"  model       a KServe v1 server on 127.0.0.1:{model_server.port}, behind the agent on "
@@ -388,6 +415,7 @@ def run_demo(options: DemoOptions, settings: Settings, *, stop: threading.Event 
         f"more likely than scored); labels {options.label_delay:.0f}s after their predictions"
     )
     print("  waiting for the consumer group to form and the first window to close …")
+    hardware_seen: dict[str, tuple[float, float]] = {}  # the last CPU seconds seen, and when
     traffic_stop = threading.Event()
     traffic = threading.Thread(
         target=_traffic,
@@ -411,6 +439,7 @@ def run_demo(options: DemoOptions, settings: Settings, *, stop: threading.Event 
                 )
                 + _quality_line(service, model, report, start + options.drift_after)
                 + _agent_line(agent)
+                + _hardware_line(service, model, hardware_seen)
             )
     except KeyboardInterrupt:
         print("  interrupted")

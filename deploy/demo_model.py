@@ -7,18 +7,23 @@ with a 500, as real servers do. ``GET /v1/models/credit-risk`` is its readiness.
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
+import signal
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from deploy.demo_data import demo_scores
+from deploy.processes import ManagedProcess, free_port, port_open
 
-__all__ = ["DemoModelServer"]
+__all__ = ["DemoModelServer", "LocalDemoModel"]
 
 PREDICT_PATH = "/v1/models/credit-risk:predict"
 READY_PATH = "/v1/models/credit-risk"
@@ -87,3 +92,41 @@ class DemoModelServer(ThreadingHTTPServer):
     def stop(self) -> None:
         self.shutdown()
         self.server_close()
+
+
+class LocalDemoModel:
+    """The demo model server in its own process, so the agent watches its CPU and memory as a
+    sidecar watches a model server's."""
+
+    def __init__(self, work_dir: Path) -> None:
+        self.port = free_port()
+        self._process = ManagedProcess(
+            "demo-model",
+            [sys.executable, "-m", "deploy.demo_model", "--port", str(self.port)],
+            work_dir / "demo-model.log",
+        )
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
+    def start(self) -> LocalDemoModel:
+        self._process.start(lambda: port_open("127.0.0.1", self.port), 30)
+        return self
+
+    def stop(self) -> None:
+        self._process.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="the demo model server (KServe v1)")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    server = DemoModelServer(args.port)
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    server.serve_forever()
+    server.server_close()
+
+
+if __name__ == "__main__":
+    main()

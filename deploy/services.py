@@ -17,6 +17,7 @@ from agent.settings import PublisherSettings
 from drift.adapters.aggregator import Aggregator, WindowSink
 from drift.adapters.archive import FanOutSink, WindowArchive
 from drift.adapters.checkpoints import KafkaCheckpointStore, ensure_topic
+from drift.adapters.hardware import HardwareConsumer, HardwareStore
 from drift.adapters.label_http import LabelApi
 from drift.adapters.prometheus import ResultStore, serve_metrics
 from drift.adapters.settings import AggregatorSettings
@@ -43,6 +44,7 @@ class AggregatorService:
     failed: threading.Event
     archive: WindowArchive | None = None
     label_api: LabelApi | None = None
+    hardware: HardwareConsumer | None = None
 
     @property
     def alive(self) -> bool:
@@ -69,7 +71,14 @@ class AggregatorService:
         checkpoints = KafkaCheckpointStore(settings.kafka, settings.resolved_checkpoint_topic, count)
         store = ResultStore()
         stats = AggregatorStats()
-        server, _registry, port = serve_metrics(store, stats, settings.metrics_host, settings.metrics_port)
+        hardware = None
+        if settings.hardware_topic:
+            ensure_topic(settings.kafka, settings.hardware_topic, count)
+            hardware = HardwareConsumer(settings, HardwareStore(catalog, settings.hardware_expire_seconds))
+        server, registry, port = serve_metrics(store, stats, settings.metrics_host, settings.metrics_port)
+        if hardware is not None:
+            registry.register(hardware.store)
+            hardware.start()
         archive = None
         sink: WindowSink = store
         if settings.archive_dir is not None:
@@ -112,7 +121,7 @@ class AggregatorService:
         log.info(
             "aggregator: group %s, topic %s, metrics on port %d", settings.group_id, settings.topic, port
         )
-        return cls(aggregator, store, stats, port, stop, thread, server, failed, archive, label_api)
+        return cls(aggregator, store, stats, port, stop, thread, server, failed, archive, label_api, hardware)
 
     def stop(self, timeout: float = 30.0) -> None:
         if self.label_api is not None:  # first: no new labels, and those accepted are sent
@@ -120,6 +129,8 @@ class AggregatorService:
             self.label_api.publisher.close(timeout)
         self.stop_event.set()
         self.thread.join(timeout)
+        if self.hardware is not None:
+            self.hardware.stop(timeout)
         self.server.shutdown()
         self.server.server_close()
 

@@ -17,7 +17,14 @@ from deploy.processes import wait_until
 from drift.core.quality_windows import QualityResult
 from drift.core.results import WindowResult
 
-__all__ = ["RecordingSink", "aggregator_process", "read_batches", "small_catalog", "wait_until"]
+__all__ = [
+    "RecordingSink",
+    "aggregator_process",
+    "aggregator_settings",
+    "read_batches",
+    "small_catalog",
+    "wait_until",
+]
 
 
 def small_catalog(models: int = 1, window: str = "1s", lateness: str = "0s", min_records: int = 5) -> Catalog:
@@ -100,3 +107,25 @@ def read_batches(kafka, topic: str, rows: int, decode, timeout: float = 15, part
     finally:
         consumer.close()
     return batches
+
+
+def aggregator_settings(kafka, topic: str, **overrides):
+    """Settings of a test aggregator on ``topic``: its own group and topics, fast polls and group joins."""
+    from drift.adapters.settings import AggregatorSettings
+
+    return AggregatorSettings(
+        **{
+            "kafka": kafka,
+            "group_id": f"g-{topic}",
+            "topic": topic,
+            "labels_topic": f"{topic}.labels",
+            "hardware_topic": f"{topic}.hardware",
+            "metrics_host": "127.0.0.1",
+            "metrics_port": 0,
+            "poll_timeout_ms": 100,
+            "idle_advance_seconds": 1.0,
+            "session_timeout_ms": 6_000,
+            "heartbeat_interval_ms": 1_000,
+        }
+        | overrides
+    )

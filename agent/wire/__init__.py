@@ -3,6 +3,7 @@
 from agent.wire.encode import (
     ANY_VERSION,
     EncodedMessage,
+    build_hardware_batch,
     build_label_batch,
     build_prediction_batch,
     encode_message,
@@ -24,6 +25,7 @@ __all__ = [
     "PREDICTIONS_TOPIC",
     "SCHEMA_VERSION",
     "EncodedMessage",
+    "build_hardware_batch",
     "build_label_batch",
     "build_prediction_batch",
     "encode_message",

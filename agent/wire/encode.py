@@ -20,6 +20,7 @@ from agent.wire.format import (
     CONTENT_TYPE,
     ENVELOPE_FIELDS,
     FEATURE_PREFIX,
+    HARDWARE_FIELDS,
     HEADER_CONTENT_TYPE,
     HEADER_KIND,
     HEADER_PRODUCER,
@@ -35,6 +36,7 @@ from agent.wire.format import (
 __all__ = [
     "ANY_VERSION",
     "EncodedMessage",
+    "build_hardware_batch",
     "build_label_batch",
     "build_prediction_batch",
     "encode_message",
@@ -224,6 +226,35 @@ def build_label_batch(
         now=now,
         labels=labels,
     )
+
+
+def build_hardware_batch(
+    model: str,
+    version: str,
+    pod: str,
+    samples: Sequence[tuple[str, float, Mapping[str, str]]],
+    *,
+    now: float | None = None,
+) -> pa.RecordBatch:
+    """One collection cycle's samples — (metric, value, labels) — of one model's pod, in the wire schema."""
+    rows = len(samples)
+    when = int((time.time() if now is None else now) * 1_000_000)
+
+    def constant(value: str) -> pa.DictionaryArray:
+        return pa.DictionaryArray.from_arrays(pa.array([0] * rows, pa.int32()), pa.array([value]))
+
+    fields = {f.name: f for f in HARDWARE_FIELDS}
+    arrays = [
+        pa.array([when] * rows, pa.int64()).cast(fields["event_time"].type),
+        constant(model),
+        constant(version),
+        constant(pod),
+        pa.array([m for m, _, _ in samples], pa.string()).dictionary_encode(),
+        pa.array([float(v) for _, v, _ in samples], pa.float64()),
+        pa.array([list(labels.items()) for _, _, labels in samples], fields["labels"].type),
+    ]
+    schema = pa.schema(list(HARDWARE_FIELDS), metadata={b"modelmon.schema_version": SCHEMA_VERSION.encode()})
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
 def _check_against_spec(spec: ModelSpec, features: Mapping[str, Any], outputs: Mapping[str, Any]) -> None:

@@ -16,6 +16,7 @@ __all__ = [
     "CONTENT_TYPE",
     "ENVELOPE_FIELDS",
     "FEATURE_PREFIX",
+    "HARDWARE_FIELDS",
     "HARDWARE_TOPIC",
     "HEADER_CONTENT_TYPE",
     "HEADER_KIND",
@@ -65,6 +66,17 @@ ENVELOPE_FIELDS: Final = (
     pa.field("unparsed", pa.dictionary(pa.int32(), pa.string())),
 )
 REQUIRED_ENVELOPE: Final = ("request_id", "event_time", "model", "model_version")
+
+# A hardware batch (``modelmon.hardware.v1``): one row per sample of one collection cycle.
+HARDWARE_FIELDS: Final = (
+    pa.field("event_time", pa.timestamp("us", tz="UTC"), nullable=False),
+    pa.field("model", pa.dictionary(pa.int32(), pa.string()), nullable=False),
+    pa.field("model_version", pa.dictionary(pa.int32(), pa.string()), nullable=False),
+    pa.field("pod", pa.dictionary(pa.int32(), pa.string()), nullable=False),
+    pa.field("metric", pa.dictionary(pa.int32(), pa.string()), nullable=False),
+    pa.field("value", pa.float64(), nullable=False),
+    pa.field("labels", pa.map_(pa.string(), pa.string()), nullable=False),
+)
 
 _ARROW_TYPES: Final[dict[ColumnType, pa.DataType]] = {
     ColumnType.FLOAT: pa.float64(),

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.settings import KafkaSettings
-from agent.wire.format import LABELS_TOPIC, PREDICTIONS_TOPIC
+from agent.wire.format import HARDWARE_TOPIC, LABELS_TOPIC, PREDICTIONS_TOPIC
 
 __all__ = ["AggregatorSettings"]
 
@@ -50,6 +50,9 @@ class AggregatorSettings:
         label_api_host, label_api_port: where the label endpoint listens (port 0 picks a free one).
         label_api_tls_cert_file, label_api_tls_key_file: when both are set, the label endpoint
             serves HTTPS (TLS 1.2 or newer) with this certificate chain and private key (PEM).
+        hardware_topic: the agents' hardware samples (see docs/collectors.md); empty: not read.
+        hardware_expire_seconds: a hardware series not updated for this long (a pod that went
+            away) is no longer exported.
     """
 
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
@@ -77,6 +80,8 @@ class AggregatorSettings:
     label_api_port: int = 9401
     label_api_tls_cert_file: Path | None = None
     label_api_tls_key_file: Path | None = None
+    hardware_topic: str = HARDWARE_TOPIC
+    hardware_expire_seconds: float = 300.0
 
     @property
     def resolved_checkpoint_topic(self) -> str:

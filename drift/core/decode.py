@@ -24,7 +24,15 @@ from agent.wire.format import (
     SCHEMA_VERSION,
 )
 
-__all__ = ["DecodedBatch", "RejectReason", "Rejection", "decode_labels", "decode_predictions"]
+__all__ = [
+    "DecodedBatch",
+    "HardwareBatch",
+    "RejectReason",
+    "Rejection",
+    "decode_hardware",
+    "decode_labels",
+    "decode_predictions",
+]
 
 
 class RejectReason(StrEnum):
@@ -95,6 +103,46 @@ def decode_labels(
     """Decode one message of ``modelmon.labels.v1``: as predictions, but ``model_version`` may be
     absent (labels need not know the version; the prediction's applies). Never raises."""
     return _decode(key, value, headers, ("request_id", "event_time", "model"))
+
+
+@dataclass(frozen=True, slots=True)
+class HardwareBatch:
+    """One decoded hardware message: ``frame`` has ``event_time``, ``model``, ``model_version``,
+    ``pod``, ``metric``, ``value`` and ``labels`` (a list of (name, value) pairs per row)."""
+
+    model: str
+    frame: pd.DataFrame
+
+
+def decode_hardware(
+    key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, bytes | None]]
+) -> HardwareBatch | Rejection:
+    """Decode one message of ``modelmon.hardware.v1``. Never raises for bad input."""
+    version = _header(headers, HEADER_SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        return Rejection(RejectReason.UNSUPPORTED_SCHEMA_VERSION, f"schema version {version!r}")
+    if not key or not value:
+        return Rejection(
+            RejectReason.MISSING_KEY if not key else RejectReason.MALFORMED, "no key or no value"
+        )
+    try:
+        table = _read_table(value)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        return Rejection(RejectReason.MALFORMED, f"not an Arrow IPC stream: {exc}")
+    missing = [
+        f
+        for f in ("model", "model_version", "pod", "metric", "value", "labels")
+        if f not in table.schema.names
+    ]
+    if missing:
+        return Rejection(RejectReason.MISSING_COLUMN, f"missing column(s) {missing}")
+    if not pa.types.is_floating(table.schema.field("value").type):
+        return Rejection(RejectReason.WRONG_TYPE, f"value is {table.schema.field('value').type}")
+    try:
+        model = key.decode()
+    except UnicodeDecodeError:
+        return Rejection(RejectReason.MISSING_KEY, "the key is not UTF-8")
+    return HardwareBatch(model, table.to_pandas())
 
 
 def _decode(

@@ -17,8 +17,7 @@ from agent.sdk import log_labels, log_predictions
 from agent.settings import PublisherSettings
 from deploy.prometheus import LocalPrometheus
 from deploy.services import AggregatorService
-from drift.adapters.settings import AggregatorSettings
-from tests.helpers import wait_until
+from tests.helpers import aggregator_settings, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -49,18 +48,7 @@ def service(kafka_bootstrap, tmp_path_factory):
     catalog = load_catalog(folder / "models.yaml")
     kafka = KafkaSettings(bootstrap_servers=(kafka_bootstrap,))
     topic = f"e2e.{uuid.uuid4().hex[:8]}"
-    settings = AggregatorSettings(
-        kafka=kafka,
-        group_id=f"g-{topic}",
-        topic=topic,
-        labels_topic=f"{topic}.labels",
-        metrics_host="127.0.0.1",
-        metrics_port=0,
-        poll_timeout_ms=100,
-        idle_advance_seconds=1.0,
-        session_timeout_ms=6_000,
-        heartbeat_interval_ms=1_000,
-    )
+    settings = aggregator_settings(kafka, topic)
     running = AggregatorService.start(settings, catalog, partitions=1)
     ids = [f"q{i}" for i in range(3000)]
     clicked = rng.integers(0, 2, 3000)
