@@ -540,6 +540,8 @@ HARDWARE_METRICS: Final = (
         "ratio",
     ),
 )
+# by the collectors' own name (``Sample.metric``): the spec a sample is exported under
+HARDWARE_METRIC: Final = {spec.name.removeprefix("modelmon_"): spec for spec in HARDWARE_METRICS}
 HARDWARE_SAMPLES_REJECTED: Final = MetricSpec(
     "modelmon_hardware_samples_rejected_total",
     "counter",

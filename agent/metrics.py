@@ -16,13 +16,24 @@ from prometheus_client.registry import Collector
 
 from agent import metric_catalog as mc
 from agent.batcher import Batcher
-from agent.capture import Capturer
+from agent.capture import NO_CATALOG, Capturer
 from agent.hardware import HardwareLoop
+from agent.payloads import UnparsedReason
 from agent.publisher import Publisher
 
 __all__ = ["AgentMetrics"]
 
 _PUBLISH_BUCKETS = (*mc.LATENCY_BUCKETS, 30.0)
+DROP_REASONS = (
+    "queue_full",
+    "publisher_queue_full",
+    "spool_full",
+    "spool_error",
+    "delivery_failed",
+    "encode_error",
+    "capture_error",
+)
+UNPARSED_REASONS = (*(r.value for r in UnparsedReason), "bad_value", NO_CATALOG)
 
 
 def _family(spec: mc.MetricSpec, labels: tuple[str, ...] | None = None) -> Any:
@@ -111,12 +122,12 @@ class AgentMetrics(Collector):
         depth = _family(mc.AGENT_QUEUE_DEPTH)
         spool_bytes = _family(mc.AGENT_SPOOL_BYTES)
         ready = _family(mc.AGENT_MODEL_READY)
-        drops: dict[str, int] = {}
+        drops: dict[str, int] = dict.fromkeys(DROP_REASONS, 0)  # every reason, at 0 until it happens
         if self.capturer is not None:
             stats = self.capturer.stats()
             captured.add_metric(ids, stats.captured)
             rows.add_metric(ids, stats.rows)
-            for reason, count in sorted(stats.unparsed.items()):
+            for reason, count in sorted((dict.fromkeys(UNPARSED_REASONS, 0) | stats.unparsed).items()):
                 unparsed.add_metric([*ids, reason], count)
             for reason, count in stats.dropped.items():
                 drops[reason] = drops.get(reason, 0) + count

@@ -76,9 +76,10 @@ def kafka_producer_factory(kafka: KafkaSettings, settings: PublisherSettings) ->
         # starts (and spools) while Kafka is down. Kafka 2.8 requests are served by every broker
         # since, Kafka 4 included.
         api_version=kafka.api_version,
-        max_block_ms=int(
-            settings.max_block_seconds * 1000
-        ),  # a send waits this long for metadata, then spools
+        # A send waits this long for metadata, then spools; and the producer reconnects within
+        # seconds of Kafka's return (kafka-python's own backoff grows to 30 s).
+        max_block_ms=int(settings.max_block_seconds * 1000),
+        reconnect_backoff_max_ms=2_000,
         **settings.extra,
     )
 

@@ -1,5 +1,5 @@
 """The ``modelmon`` command line: ``demo``, ``aggregator run``, ``reference build``, ``report``,
-``catalog check``."""
+``dashboards generate``, ``catalog check``."""
 
 from __future__ import annotations
 
@@ -87,6 +87,15 @@ def _parser() -> argparse.ArgumentParser:
         "--reference", type=Path, help="compare with this file instead of the catalog's reference"
     )
     report.add_argument("--out", type=Path, help="the HTML file to write (required unless --list)")
+
+    dashboards = sub.add_parser("dashboards", help="Grafana dashboards generated from the catalog")
+    dashboards_sub = dashboards.add_subparsers(dest="action", required=True)
+    generate = dashboards_sub.add_parser(
+        "generate",
+        help="write the fleet, pipeline and per-model dashboards as JSON, ConfigMaps and GrafanaDashboards",
+    )
+    generate.add_argument("--catalog", type=Path, required=True)
+    generate.add_argument("--out", type=Path, required=True, help="the folder to write into")
 
     catalog = sub.add_parser("catalog", help="model catalog tools")
     catalog_sub = catalog.add_subparsers(dest="action", required=True)
@@ -243,6 +252,12 @@ def main(argv: list[str] | None = None) -> int:
             return _build_reference(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "dashboards":
+            from dashboards import generate as generate_dashboards
+
+            written = generate_dashboards(load_catalog(args.catalog), args.out)
+            print(f"wrote {len(written)} files under {args.out} (json/, configmaps/, grafanadashboards/)")
+            return 0
         return _run_demo(args)
     except (AgentError, DriftError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -73,6 +73,7 @@ class DemoReport:
     segments: int = 0  # segment windows closed
     multivariate_alarms_before: int = 0  # multivariate drift flagged before drift was injected
     report_path: Path | None = None
+    dashboards_path: Path | None = None  # the generated Grafana dashboards
     # realized accuracy of the latest labelled window before / after the injected drift
     accuracy_before: float | None = None
     accuracy_after: float | None = None
@@ -344,13 +345,29 @@ def _write_html_report(
     return out
 
 
-def run_demo(options: DemoOptions, settings: Settings, *, stop: threading.Event | None = None) -> DemoReport:
-    """Run the demo; returns when ``duration`` has passed or ``stop`` is set."""
+def run_demo(
+    options: DemoOptions,
+    settings: Settings,
+    *,
+    stop: threading.Event | None = None,
+    report: DemoReport | None = None,
+) -> DemoReport:
+    """Run the demo; returns when ``duration`` has passed or ``stop`` is set. ``report`` fills as it
+    runs (its URLs are set once the parts are up), for a caller watching from another thread."""
     stop = stop or threading.Event()
-    report = DemoReport()
+    report = report if report is not None else DemoReport()
     print("modelmon demo — predictions → Kafka → aggregator → Prometheus metrics")
     catalog = _prepare_catalog(options)
     model = next(iter(catalog))
+    from dashboards import generate as generate_dashboards
+
+    dashboards = options.workdir / "dashboards"
+    generate_dashboards(catalog, dashboards)
+    report.dashboards_path = dashboards
+    print(
+        f"  dashboards  {dashboards.resolve()}/json (import into Grafana; ConfigMaps and "
+        "GrafanaDashboards beside them, see docs/dashboards.md)"
+    )
     broker: LocalBroker | None = None
     kafka = settings.kafka
     if kafka.bootstrap_servers == KafkaSettings().bootstrap_servers:

@@ -14,7 +14,7 @@ import yaml
 
 from deploy.processes import LocalHttpServer, ManagedProcess, free_port
 
-__all__ = ["LocalPrometheus", "prometheus_binary", "promtool_binary"]
+__all__ = ["LocalPrometheus", "prometheus_binary", "promtool_binary", "query_prometheus"]
 
 
 def prometheus_binary() -> str | None:
@@ -64,9 +64,14 @@ class LocalPrometheus(LocalHttpServer):
 
     def query(self, promql: str) -> list[dict[str, Any]]:
         """Evaluate an instant query; returns the result vector. Raises on a query error."""
-        url = f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback
-            body = json.load(response)
-        if body.get("status") != "success":
-            raise RuntimeError(f"query {promql!r} failed: {body}")
-        return list(body["data"]["result"])
+        return query_prometheus(self.url, promql)
+
+
+def query_prometheus(base_url: str, promql: str) -> list[dict[str, Any]]:
+    """Evaluate an instant query on the Prometheus at ``base_url``; raises on a query error."""
+    url = f"{base_url}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback
+        body = json.load(response)
+    if body.get("status") != "success":
+        raise RuntimeError(f"query {promql!r} failed: {body}")
+    return list(body["data"]["result"])

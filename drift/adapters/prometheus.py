@@ -21,9 +21,12 @@ from agent import metric_catalog as mc
 from agent.catalog.model import ModelSpec
 from drift.adapters.stats import AggregatorStats
 from drift.core.compute import LATENCY_QUANTILES
+from drift.core.decode import RejectReason
 from drift.core.multiple_testing import drift_streak
 from drift.core.quality_windows import QualityResult
 from drift.core.results import DriftStatus, WindowResult
+
+RECORD_REJECT_REASONS = ("late", "null_required", "compute_error")
 
 __all__ = ["ModelmonCollector", "ResultStore", "serve_metrics"]
 
@@ -302,6 +305,13 @@ class ModelmonCollector(Collector):
             partitions = dict(self.stats.partitions)
             lag = dict(self.stats.lag)
             open_windows = self.stats.open_windows
+        # Every reason of every topic seen is exported, at 0 until it happens: increase() and alerts
+        # then work from the first rejection on.
+        for topic in messages:
+            for reason in RejectReason:
+                rejected.setdefault((topic, reason.value), 0)
+            for reason in RECORD_REJECT_REASONS:
+                records_rejected.setdefault((topic, reason), 0)
         for spec, values in (
             (mc.AGGREGATOR_MESSAGES, {(k,): v for k, v in messages.items()}),
             (mc.AGGREGATOR_MESSAGES_REJECTED, rejected),

@@ -129,15 +129,25 @@ def test_kafka_away_for_30s_under_load_loses_no_call_and_the_spool_drains(model,
             sent = list(load.ids)
             assert load.statuses == {200: len(sent)}, "the model's traffic was touched by the outage"
             assert during >= 2500, f"only {during} calls during the outage"
-            wait_until(
-                lambda: (
-                    metric(agent, "modelmon_agent_spool_bytes") == 0
-                    and metric(agent, "modelmon_agent_captured_rows_total") == len(sent)
-                    and metric(agent, "modelmon_agent_published_records_total") >= len(sent)
-                ),
-                90,
-                what="the spool to drain",
-            )
+            try:
+                wait_until(
+                    lambda: (
+                        metric(agent, "modelmon_agent_spool_bytes") == 0
+                        and metric(agent, "modelmon_agent_captured_rows_total") == len(sent)
+                        and metric(agent, "modelmon_agent_published_records_total") >= len(sent)
+                    ),
+                    120,
+                    what="the spool to drain",
+                )
+            except TimeoutError as exc:
+                names = (
+                    "spool_bytes",
+                    "captured_rows_total",
+                    "published_records_total",
+                    "replayed_records_total",
+                )
+                seen = {name: metric(agent, f"modelmon_agent_{name}") for name in names}
+                raise AssertionError(f"{exc}; {len(sent)} calls sent; the agent says {seen}") from exc
             assert metric(agent, "modelmon_agent_replayed_records_total") > 0
             assert metric(agent, "modelmon_agent_dropped_records_total") == 0
             batches = read_batches(through_relay, topic, len(sent), decode_predictions, timeout=60)

@@ -93,10 +93,10 @@ def test_a_killed_aggregator_loses_no_waiting_prediction(kafka, kafka_bootstrap,
             joined = r'modelmon_label_join_events_total\{event="joined",model="churn",namespace="test"\}'
             wait_until(lambda: _metric(port, joined) == n, 90, what="every label joined after the restart")
             assert _metric(port, pending) == 0
-            accuracy = _metric(
-                port,
-                r'modelmon_quality_metric\{metric="accuracy",model="churn",namespace="test",segment="",version="v1"\}',
-            )
+            realized = r'modelmon_quality_metric\{metric="accuracy",model="churn",namespace="test",segment="",version="v1"\}'
+            # the quality window is published on the poll after the join: wait for it, do not race it
+            wait_until(lambda: _metric(port, realized) is not None, 30, what="the realized accuracy")
+            accuracy = _metric(port, realized)
             assert accuracy is not None and 0.5 < accuracy < 1.0
         finally:
             second.send_signal(signal.SIGTERM)
