@@ -106,7 +106,7 @@ class AdminServer:
                 writer.write(
                     b"HTTP/1.1 %s\r\ncontent-type: %s\r\ncontent-length: %d\r\n%s\r\n"
                     % (status, content_type, len(body), b"connection: close\r\n" if close else b"")
-                    + body
+                    + (b"" if method == b"HEAD" else body)  # HEAD: the length, not the body
                 )
                 await writer.drain()
                 if close:

@@ -55,6 +55,7 @@ class BatcherStats:
     rows_refused: int  # the publisher's queue was full (also counted there, as dropped)
     bad_values: int  # rows sent as metadata only because a value did not fit its column's type
     pending: int
+    failed: int = 0  # rows of batches that could not be built or handed over (a bug), logged
 
 
 def _extend(columns: dict[str, list[Any]], values: Mapping[str, list[Any]], before: int, rows: int) -> None:
@@ -89,7 +90,7 @@ class Batcher:
         self._clock = clock
         self._lock = threading.Lock()
         self._pending: dict[tuple[str, str], _Rows] = {}
-        self._added = self._published = self._refused = self._bad = 0
+        self._added = self._published = self._refused = self._bad = self._failed = 0
 
     def add(
         self,
@@ -156,31 +157,41 @@ class Batcher:
     def stats(self) -> BatcherStats:
         with self._lock:
             pending = sum(len(r) for r in self._pending.values())
-            return BatcherStats(self._added, self._published, self._refused, self._bad, pending)
+            return BatcherStats(self._added, self._published, self._refused, self._bad, pending, self._failed)
 
     def _send(self, model: str, version: str, rows: _Rows) -> None:
         try:
-            batch = self._encode(model, version, rows)
+            batch = self._encode_any(model, version, rows)
+            if self.tracing is not None:
+                with self.tracing.batch_span(model, batch.num_rows, rows.spans) as traceparent:
+                    sent = self.publisher.publish(model, batch, traceparent)
+            else:
+                sent = self.publisher.publish(model, batch)
+        except Exception:  # a bug or a closed publisher: counted, and the next batch still goes
+            log.exception("%s: a batch of %d rows could not be sent", model, len(rows))
+            with self._lock:
+                self._failed += len(rows)
+            return
+        with self._lock:
+            if sent:
+                self._published += batch.num_rows
+            else:
+                self._refused += batch.num_rows
+
+    def _encode_any(self, model: str, version: str, rows: _Rows) -> Any:
+        """The batch; rows whose values do not fit become metadata only, never lost."""
+        try:
+            return self._encode(model, version, rows)
         except EncodeError:
             try:
-                batch = self._encode_salvaged(model, version, rows)
+                return self._encode_salvaged(model, version, rows)
             except EncodeError as exc:  # not a value but the columns: keep every row's envelope
                 log.warning("%s: %d rows sent as metadata only: %s", model, len(rows), exc)
                 with self._lock:
                     self._bad += sum(r is None for r in rows.unparsed)
                 rows.unparsed = [r or "bad_value" for r in rows.unparsed]
                 rows.features, rows.outputs = {}, {}
-                batch = self._encode(model, version, rows)
-        if self.tracing is not None:
-            with self.tracing.batch_span(model, batch.num_rows, rows.spans) as traceparent:
-                sent = self.publisher.publish(model, batch, traceparent)
-        else:
-            sent = self.publisher.publish(model, batch)
-        with self._lock:
-            if sent:
-                self._published += batch.num_rows
-            else:
-                self._refused += batch.num_rows
+                return self._encode(model, version, rows)
 
     def _encode(self, model: str, version: str, rows: _Rows) -> Any:
         has_unparsed = any(r is not None for r in rows.unparsed)

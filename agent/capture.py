@@ -121,7 +121,7 @@ class Capturer:
                 log.exception("capturing call %s failed", call.request_id)
                 with self._lock:
                     self._dropped["capture_error"] += 1
-        self.batcher.flush_due()
+        self.batcher.flush_due()  # never raises: a batch that fails is logged and counted
 
     def _capture(self, call: Call) -> None:
         settings = self.settings

@@ -1,8 +1,7 @@
 """The agent's hardware loop: run the collectors every interval and publish their samples.
 
-Each cycle's samples become one Arrow batch on ``modelmon.hardware.v1``, keyed by the model like
-its predictions (so the aggregator holding a model's predictions holds its hardware too), with the
-model version and the pod. A collector that fails is counted and skipped; the others still report.
+Each cycle's samples become one Arrow batch on ``modelmon.hardware.v1``, keyed by the model, with
+the model version and the pod. A collector that fails is counted and skipped; the others still report.
 Hardware samples are not spooled: the next cycle reports the same counters again.
 """
 
@@ -60,8 +59,12 @@ class HardwareLoop:
                 log.exception("collector %s failed", collector.name)
                 self.failures[collector.name] += 1
         if rows:
-            batch = build_hardware_batch(self.model, self.version, self.pod, rows, now=self._clock())
-            self.publisher.publish(self.model, batch)
+            try:
+                batch = build_hardware_batch(self.model, self.version, self.pod, rows, now=self._clock())
+                self.publisher.publish(self.model, batch)
+            except Exception:  # a bad sample or a closed publisher: this cycle is lost, the loop goes on
+                log.exception("publishing %d hardware samples failed", len(rows))
+                self.failures["publish"] += 1
         self.cycles += 1
         self.samples += len(rows)
         self.cycle_seconds = time.thread_time() - started

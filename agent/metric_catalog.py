@@ -545,7 +545,7 @@ HARDWARE_METRIC: Final = {spec.name.removeprefix("modelmon_"): spec for spec in 
 HARDWARE_SAMPLES_REJECTED: Final = MetricSpec(
     "modelmon_hardware_samples_rejected_total",
     "counter",
-    "Hardware samples the aggregator did not export, by reason (unknown_metric, bad_labels, malformed).",
+    "Hardware samples the aggregator did not export, by reason (unknown_metric, unknown_model, malformed).",
     ("reason",),
 )
 

@@ -133,7 +133,9 @@ class AgentMetrics(Collector):
                 drops[reason] = drops.get(reason, 0) + count
             depth.add_metric([*ids, "capture"], stats.queued)
         if self.batcher is not None:
-            depth.add_metric([*ids, "batcher"], self.batcher.stats().pending)
+            batcher = self.batcher.stats()
+            depth.add_metric([*ids, "batcher"], batcher.pending)
+            drops["capture_error"] += batcher.failed
         if self.publisher is not None:
             pub = self.publisher.stats()
             published.add_metric(ids, pub.sent)

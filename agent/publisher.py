@@ -262,7 +262,10 @@ class Publisher:
 
     def _delivered(self, rows: int, *, ok: bool, sent_at: float | None = None) -> None:
         if sent_at is not None and self._on_delivered is not None:
-            self._on_delivered(time.perf_counter() - sent_at)
+            try:
+                self._on_delivered(time.perf_counter() - sent_at)
+            except Exception:  # an observer's bug must not leave the records in flight forever
+                log.exception("the delivery observer failed")
         with self._lock:
             self._in_flight -= rows
             if ok:

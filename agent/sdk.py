@@ -122,7 +122,7 @@ class PredictionLogger:
 
     def _tick(self, interval: float) -> None:
         while not self._stop.wait(interval):
-            self.batcher.flush_due()
+            self.batcher.flush_due()  # never raises: failed batches are logged and counted
 
     def log(
         self,

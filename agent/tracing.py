@@ -100,4 +100,4 @@ class CallTracing:
         ) as span:
             carrier: dict[str, str] = {}
             _PROPAGATOR.inject(carrier, context=trace.set_span_in_context(span))
-            yield carrier["traceparent"]
+            yield carrier.get("traceparent", "")  # empty when the SDK is disabled (OTEL_SDK_DISABLED)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from collectors.cgroup import CgroupCollector
@@ -20,10 +21,22 @@ def build_collectors(settings: CollectorSettings, *, nvml: Any = None) -> list[C
     in) and dcgm-exporter (when configured)."""
     if settings.interval_seconds <= 0:
         raise CollectorError(f"collectors.interval_seconds must be positive, not {settings.interval_seconds}")
-    pid = settings.model_pid
-    found: list[Collector] = [CgroupCollector(settings.cgroup_root, settings.proc_root, pid)]
-    if pid is not None or settings.model_process_match:
-        found.append(ProcessCollector(pid, settings.model_process_match, settings.proc_root))
+    found: list[Collector] = []
+    model_pid = None
+    if settings.model_pid is not None or settings.model_process_match:
+        process = ProcessCollector(settings.model_pid, settings.model_process_match, settings.proc_root)
+        found.append(process)
+        model_pid = process.current_pid  # found again each cycle, so a restarted model is followed
+    found.insert(
+        0,
+        CgroupCollector(
+            settings.cgroup_root,
+            settings.proc_root,
+            model_pid,
+            own_view=settings.cgroup_root == Path("/sys/fs/cgroup"),  # else a node's mount: never its root
+            pod_uid=settings.pod_uid,
+        ),
+    )
     if settings.gpu:
         handle = nvml if nvml is not None else load_nvml()
         if handle is not None:

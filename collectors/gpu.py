@@ -75,7 +75,13 @@ class PodPidFilter:
             cgroup = (self.host_proc / str(pid) / "cgroup").read_text()
         except OSError:
             return False
-        return not self.marks or any(mark in cgroup for mark in self.marks)
+        if not self.marks:
+            return True
+        # Seen through the agent's cgroup namespace, a process of the pod's other containers is a
+        # sibling of the agent's own cgroup: "/../<its container>"; another pod's is further away.
+        paths = [line.split(":", 2)[2] for line in cgroup.splitlines() if line.count(":") >= 2]
+        siblings = any(p.startswith("/../") and p.count("/") == 2 for p in paths)
+        return siblings or any(mark in cgroup for mark in self.marks)
 
 
 class GpuCollector:
@@ -175,17 +181,15 @@ class GpuCollector:
                 raise
             samples = None  # not supported (e.g. vGPU, MIG)
         if samples is not None:
-            latest: dict[int, Any] = {}
+            # NVML keeps a sample per process per period; average each process over the cycle's samples.
+            by_pid: dict[int, list[float]] = {}
             for sample in samples:
-                if sample.pid in ours and (
-                    sample.pid not in latest or sample.timeStamp > latest[sample.pid].timeStamp
-                ):
-                    latest[sample.pid] = sample
+                if sample.pid in ours:
+                    by_pid.setdefault(sample.pid, []).append(sample.smUtil)
             if samples:
                 self._last_seen[uuid] = max(s.timeStamp for s in samples)
-            found.append(
-                Sample("gpu_model_sm_utilization_ratio", sum(s.smUtil for s in latest.values()) / 100, labels)
-            )
+            share = sum(sum(values) / len(values) for values in by_pid.values()) / 100
+            found.append(Sample("gpu_model_sm_utilization_ratio", share, labels))
         return found
 
 

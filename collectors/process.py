@@ -34,6 +34,10 @@ class ProcessCollector:
         self.match = match
         self._process: psutil.Process | None = None
         self._missing_logged = False
+        # CPU seconds of workers that exited, and the last seen of each live one (by pid and start
+        # time): the exported total only grows, so rate() sees no false reset when a worker recycles.
+        self._exited_cpu = 0.0
+        self._last_cpu: dict[tuple[int, float], float] = {}
 
     def _find(self) -> psutil.Process | None:
         if self._process is not None and self._process.is_running():
@@ -61,14 +65,21 @@ class ProcessCollector:
             self._missing_logged = False
         return self._process
 
+    def current_pid(self) -> int | None:
+        """The model process's id now (found again after a restart), for the cgroup collector."""
+        process = self._find() if (self.pid is not None or self.match) else None
+        return process.pid if process is not None else None
+
     def collect(self) -> list[Sample]:
         if self.pid is None and not self.match:
             return []
         root = self._find()
         if root is None:
             return []
-        cpu = rss = 0.0
-        threads = files = 0
+        rss = 0.0
+        threads = 0
+        files: int | None = 0
+        live: dict[tuple[int, float], float] = {}
         try:
             family = [root, *root.children(recursive=True)]
         except psutil.Error:
@@ -77,17 +88,27 @@ class ProcessCollector:
         for process in family:
             try:
                 with process.oneshot():
+                    if process.status() == psutil.STATUS_ZOMBIE:  # exited, not reaped yet: gone
+                        continue
                     times = process.cpu_times()
-                    cpu += times.user + times.system
+                    live[(process.pid, process.create_time())] = times.user + times.system
                     rss += process.memory_info().rss
                     threads += process.num_threads()
-                    files += process.num_fds()
+                    if files is not None:
+                        try:
+                            files += process.num_fds()
+                        except psutil.AccessDenied:  # another user's process: no figure, not a guess
+                            files = None
             except psutil.Error:  # a worker that exited meanwhile
                 continue
-        return [
-            Sample("model_process_cpu_seconds_total", cpu),
+        self._exited_cpu += sum(cpu for key, cpu in self._last_cpu.items() if key not in live)
+        self._last_cpu = live
+        found = [
+            Sample("model_process_cpu_seconds_total", self._exited_cpu + sum(live.values())),
             Sample("model_process_resident_memory_bytes", rss),
             Sample("model_process_threads", threads),
-            Sample("model_process_open_fds", files),
-            Sample("model_processes", len(family)),
+            Sample("model_processes", len(live)),
         ]
+        if files is not None:
+            found.append(Sample("model_process_open_fds", files))
+        return found

@@ -1,4 +1,4 @@
-"""The fleet overview: every model side by side, with a link to each one's dashboard."""
+"""The fleet overview: every model side by side; each model's own dashboard is in the links menu."""
 
 from __future__ import annotations
 
@@ -90,14 +90,14 @@ def fleet_dashboard() -> Dashboard:
     )
     layout.add(
         timeseries(
-            "GPU use (this pod's SM share)",
+            "GPU use (GPUs busy with the model)",
             [
                 Query(
                     f"sum by ({BY}) ({select(mc.HARDWARE_METRIC['gpu_model_sm_utilization_ratio'], FLEET)})",
                     "{{namespace}}/{{model}}",
                 )
             ],
-            "percentunit",
+            "short",  # GPUs: a sum of per-GPU shares can pass 1
         )
     )
     return dashboard(

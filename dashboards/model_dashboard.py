@@ -219,7 +219,10 @@ def _hardware(layout: Layout) -> None:
                     select(mc.HARDWARE_METRIC["gpu_model_sm_utilization_ratio"], POD),
                     "this pod's SM share {{pod}} gpu {{gpu}}",
                 ),
-                Query(select(mc.HARDWARE_METRIC["gpu_utilization_ratio"], POD), "device {{gpu}}"),
+                Query(
+                    f"max by (gpu_uuid, gpu) ({select(mc.HARDWARE_METRIC['gpu_utilization_ratio'], POD | {'source': 'nvml'})})",
+                    "device {{gpu}}",
+                ),
             ],
             "percentunit",
             width=8,

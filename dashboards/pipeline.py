@@ -41,18 +41,18 @@ def pipeline_dashboard() -> Dashboard:
     )
     layout.add(
         timeseries(
-            "Rejected messages and records by reason",
+            "Rejected messages and records / s, by reason",
             [
                 Query(
-                    f"sum by (topic, reason) ({select(mc.AGGREGATOR_MESSAGES_REJECTED)})",
+                    f"sum by (topic, reason) ({rate(mc.AGGREGATOR_MESSAGES_REJECTED)})",
                     "messages {{topic}} {{reason}}",
                 ),
                 Query(
-                    f"sum by (topic, reason) ({select(mc.AGGREGATOR_RECORDS_REJECTED)})",
+                    f"sum by (topic, reason) ({rate(mc.AGGREGATOR_RECORDS_REJECTED)})",
                     "records {{topic}} {{reason}}",
                 ),
             ],
-            "short",
+            "ops",
             description="Counted, never silent: what the aggregator could not use, and why.",
         )
     )

@@ -133,6 +133,10 @@ class MessageStream:
             else httptools.HttpRequestParser(self._callbacks)
         )
         self._callbacks.parser = self._parser
+        if response:
+            # A response with both Transfer-Encoding: chunked and Content-Length: clients take the
+            # chunked framing (RFC 9112 §6.3), so the proxy does too rather than refuse it.
+            self._parser.set_dangerous_leniencies(lenient_chunked_length=True)
         self.raw_prefix: bytearray | None = bytearray() if keep_raw else None
         self.tail = b""  # bytes after an upgrade's head: the new protocol's, to tunnel
         self.eof = False

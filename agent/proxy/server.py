@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 _HIGH_WATER: Final = 256 * 1024  # wait for a slow reader beyond this much unsent
 _REPLAY_MAX: Final = 1_048_576  # a request up to this size is kept to resend on a stale connection
+# Resent after a stale kept-alive connection only when repeating them is harmless (RFC 9110 §9.2.2).
+_IDEMPOTENT: Final = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
 _BAD_GATEWAY: Final = (
     b"HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain\r\ncontent-length: 26\r\n"
     b"connection: close\r\n\r\nthe model is not reachable"
@@ -97,6 +99,8 @@ class ProxyServer:
         self._id_header_out = b"-".join(p.capitalize() for p in self._id_header.split(b"-"))
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
+        self._busy: set[asyncio.Task[None]] = set()  # connections with a call in flight
+        self._closing = False
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(
@@ -109,9 +113,15 @@ class ProxyServer:
         assert self._server is not None, "start() first"
         return int(self._server.sockets[0].getsockname()[1])
 
-    async def close(self) -> None:
+    async def close(self, grace: float = 10.0) -> None:
+        """Stop taking connections; let calls in flight finish for up to ``grace`` seconds, then cut."""
         if self._server is not None:
             self._server.close()
+            self._closing = True
+            for task in [t for t in self._connections if t not in self._busy]:
+                task.cancel()  # idle keep-alive connections: nothing to finish
+            if self._connections:
+                await asyncio.wait(list(self._connections), timeout=grace)
             for task in list(self._connections):
                 task.cancel()
             await asyncio.gather(*self._connections, return_exceptions=True)
@@ -138,7 +148,12 @@ class ProxyServer:
                 if head.upgrade:
                     await self._tunnel(encode_head(head) + requests.tail, reader, writer, "upgrade")
                     return
-                if not await self._exchange(head, requests, writer):
+                self._busy.add(task)
+                try:
+                    keep_open = await self._exchange(head, requests, writer)
+                finally:
+                    self._busy.discard(task)
+                if not keep_open or self._closing:
                     return
         except ParseError as exc:
             if requests.raw_prefix is not None:  # the first request is not HTTP: let the model judge
@@ -147,7 +162,7 @@ class ProxyServer:
                 log.debug("a request that is not HTTP/1.x after valid ones: %s", exc)
                 self.observer.tunnelled("bad_request")
                 writer.write(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-        except (_ClientGoneError, ConnectionError):
+        except (_ClientGoneError, ConnectionError, RuntimeError):  # uvloop: RuntimeError on a closed handle
             pass
         except asyncio.CancelledError:
             pass
@@ -190,7 +205,8 @@ class ProxyServer:
                 if kind == BODY:
                     assert isinstance(data, bytes)
                     piece = chunk(data) if head.chunked else data
-                    upstream.writer.write(piece)
+                    if not upstream.writer.is_closing():  # the model may have answered early and closed
+                        upstream.writer.write(piece)
                     request_bytes += len(data)
                     if replay is not None:
                         replay_size += len(piece)
@@ -205,7 +221,7 @@ class ProxyServer:
                             request_body += data
                     await _drain_if_full(upstream.writer)
                 elif kind == END:
-                    if head.chunked:
+                    if head.chunked and not upstream.writer.is_closing():
                         upstream.writer.write(LAST_CHUNK)
                         if replay is not None:
                             replay.append(LAST_CHUNK)
@@ -215,14 +231,21 @@ class ProxyServer:
                 outcome = await self._relay_response(head, upstream, client, request_id, keep, started)
             except _UpstreamError as failure:
                 upstream.close()
-                if failure.sent_to_client or replay is None or not upstream.reused:
+                if (
+                    failure.sent_to_client
+                    or replay is None
+                    or not upstream.reused
+                    or failure.reason not in ("closed", "reset")
+                    or head.method not in _IDEMPOTENT
+                ):
                     self.observer.upstream_error(failure.reason)
                     self._failed(started)
                     if not failure.sent_to_client:
                         _reset(client)
                     return False
-                # A kept-alive connection the model had closed: send again on a fresh one, once.
-                fresh = await self._connect(client)
+                # A kept-alive connection the model had closed, and a request that may be repeated:
+                # send it again on a new connection (not another pooled one), once.
+                fresh = await self._connect(client, pooled=False)
                 if fresh is None:
                     self._failed(started)
                     return False
@@ -314,6 +337,8 @@ class ProxyServer:
                     return head, b"" if keep else None, 0, ttfb, False, False, False
             elif kind == BODY:
                 assert isinstance(data, bytes) and head is not None
+                if client.is_closing():  # the client went away (e.g. cancelled a stream): stop reading it
+                    raise _ClientGoneError
                 client.write(chunk(data) if head.chunked else data)
                 size += len(data)
                 if body is not None:
@@ -350,9 +375,9 @@ class ProxyServer:
                     too_large,
                 )
 
-    async def _connect(self, client: asyncio.StreamWriter) -> Upstream | None:
+    async def _connect(self, client: asyncio.StreamWriter, *, pooled: bool = True) -> Upstream | None:
         try:
-            return await self.pool.acquire()
+            return await (self.pool.acquire() if pooled else self.pool.connect())
         except OSError as exc:
             log.debug("the model at %s:%d is not reachable: %s", self.pool.host, self.pool.port, exc)
             self.observer.upstream_error("connect")

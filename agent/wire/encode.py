@@ -80,7 +80,7 @@ def _as_array(values: Any, what: str) -> pa.Array | pa.ChunkedArray:
         return values
     try:
         return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as exc:
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError) as exc:  # e.g. an int over 64 bits
         raise EncodeError(f"{what}: cannot convert to an Arrow array: {exc}") from exc
 
 

@@ -4,7 +4,8 @@ A consumer thread reads ``modelmon.hardware.v1`` (its own consumer group, ``<gro
 so aggregators split pods as they split models) and keeps the latest value of every series; the
 Prometheus collector exports them with the model identity, version and pod, under the names of
 ``agent.metric_catalog.HARDWARE_METRICS``. A series not updated for ``expire_seconds`` (its pod went
-away) is dropped. Samples of unknown metrics or models are counted, never exported.
+away, or now read by another aggregator after a rebalance) is dropped after ``expire_seconds``, so
+a pod is not counted twice for longer than that. Samples of unknown metrics or models are counted, never exported.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ __all__ = ["HardwareConsumer", "HardwareStore"]
 
 log = logging.getLogger(__name__)
 
-_SPECS = {spec.name: spec for spec in mc.HARDWARE_METRICS}
+_SPECS = {spec.name: spec for spec in mc.HARDWARE_METRIC.values()}
 _BASE = len(mc.HARDWARE_LABELS)
 
 
@@ -36,7 +37,7 @@ class HardwareStore(Collector):
     """The latest value of each hardware series; a Prometheus collector. Thread-safe."""
 
     def __init__(
-        self, catalog: Catalog, expire_seconds: float = 300.0, clock: Callable[[], float] = time.time
+        self, catalog: Catalog, expire_seconds: float = 30.0, clock: Callable[[], float] = time.time
     ) -> None:
         self.catalog = catalog
         self.expire_seconds = expire_seconds
@@ -147,18 +148,24 @@ class HardwareConsumer:
             while not self._stop.is_set():
                 for records in consumer.poll(timeout_ms=self.settings.poll_timeout_ms).values():
                     for record in records:
-                        decoded = decode_hardware(record.key, record.value, record.headers)
-                        if isinstance(decoded, Rejection):
-                            log.warning(
-                                "hardware message rejected (%s): %s", decoded.reason.value, decoded.detail
-                            )
-                            self.store.reject("malformed")
-                            continue
-                        self.store.add(decoded)
+                        self._take(record)
         except Exception:  # the hardware view must never take the aggregator down
             log.exception("the hardware consumer stopped")
         finally:
             consumer.close()
+
+    def _take(self, record: Any) -> None:
+        """One message into the store; a bad one is counted and skipped, never the end of the loop."""
+        decoded = decode_hardware(record.key, record.value, record.headers)
+        if isinstance(decoded, Rejection):
+            log.warning("hardware message rejected (%s): %s", decoded.reason.value, decoded.detail)
+            self.store.reject("malformed")
+            return
+        try:
+            self.store.add(decoded)
+        except (TypeError, ValueError, KeyError) as exc:
+            log.warning("hardware message of %s not usable: %s", decoded.model, exc)
+            self.store.reject("malformed", len(decoded.frame))
 
     def start(self) -> None:
         self._thread.start()

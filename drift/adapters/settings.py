@@ -52,7 +52,7 @@ class AggregatorSettings:
             serves HTTPS (TLS 1.2 or newer) with this certificate chain and private key (PEM).
         hardware_topic: the agents' hardware samples (see docs/collectors.md); empty: not read.
         hardware_expire_seconds: a hardware series not updated for this long (a pod that went
-            away) is no longer exported.
+            away, or moved to another aggregator) is no longer exported: a few collection intervals.
     """
 
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
@@ -81,7 +81,7 @@ class AggregatorSettings:
     label_api_tls_cert_file: Path | None = None
     label_api_tls_key_file: Path | None = None
     hardware_topic: str = HARDWARE_TOPIC
-    hardware_expire_seconds: float = 300.0
+    hardware_expire_seconds: float = 30.0
 
     @property
     def resolved_checkpoint_topic(self) -> str:

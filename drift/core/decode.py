@@ -138,6 +138,8 @@ def decode_hardware(
         return Rejection(RejectReason.MISSING_COLUMN, f"missing column(s) {missing}")
     if not pa.types.is_floating(table.schema.field("value").type):
         return Rejection(RejectReason.WRONG_TYPE, f"value is {table.schema.field('value').type}")
+    if not pa.types.is_map(table.schema.field("labels").type):
+        return Rejection(RejectReason.WRONG_TYPE, f"labels is {table.schema.field('labels').type}, not a map")
     try:
         model = key.decode()
     except UnicodeDecodeError:

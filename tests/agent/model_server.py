@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -83,6 +84,15 @@ class _Handler(BaseHTTPRequestHandler):
                     {"result": {"scores": [{"value": r["a"] + r["b"]} for r in doc["records"]]}}
                 ).encode(),
             )
+        elif path == "/slow":
+            time.sleep(1.0)
+            self._send(200, b'{"slow": true}')
+        elif path == "/te-and-cl":  # both framings: clients take the chunked one
+            self.send_response(200)
+            self.send_header("transfer-encoding", "chunked")
+            self.send_header("content-length", "999")
+            self.end_headers()
+            self.wfile.write(b"5\r\nhello\r\n0\r\n\r\n")
         elif path == "/fail":
             self._send(500, b'{"error": "the model failed"}')
         elif path == "/echo":

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 
 VARIABLES = {"$namespace": "demo", "$model": "credit-risk", "$version": ".*", "$__rate_interval": "30s"}
 # This scenario has no GPU (no NVIDIA driver here): GPU panels are declared empty, nothing else.
-EMPTY = {"GPU", "GPU use (this pod's SM share)"}
+EMPTY = {"GPU", "GPU use (GPUs busy with the model)"}
 
 
 def substitute(expr: str) -> str:

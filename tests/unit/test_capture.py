@@ -179,3 +179,24 @@ def test_batches_go_out_by_size_and_by_age():
 def test_row_ids_of_a_batched_call_are_numbered():
     assert row_ids("abc", 1) == ["abc"]
     assert row_ids("abc", 3) == ["abc:0", "abc:1", "abc:2"]
+
+
+def test_a_value_pyarrow_cannot_hold_costs_its_row_not_the_capture_thread(pipeline):
+    make, _, publisher, broker = pipeline
+    capturer = make()
+    capturer.start()
+    try:
+        capturer.offer(
+            call(
+                b'{"instances": [[100000000000000000000000000000, 2.0]]}',
+                {"predictions": [3.0]},
+                request_id="huge",
+            )
+        )
+        capturer.offer(call({"instances": [[1.0, 2.0]]}, {"predictions": [3.0]}, request_id="after"))
+    finally:
+        capturer.close()
+    assert publisher.flush(5)
+    frame = broker.frame().set_index("request_id")
+    assert frame.loc["huge", "unparsed"] == "bad_value"
+    assert frame.loc["after", "feature.x"] == 1.0  # the thread lived on

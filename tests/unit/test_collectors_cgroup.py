@@ -98,3 +98,28 @@ def test_this_machines_real_cgroup_and_proc():
     assert found["container_cpu_usage_seconds_total"] > 0
     if "container_memory_usage_bytes" in found:
         assert 0 <= found["container_memory_working_set_bytes"] <= found["container_memory_usage_bytes"]
+
+
+def test_through_a_cgroup_namespace_the_model_container_is_found_in_its_pod_on_the_node():
+    root = FIXTURES / "v2"
+    samples = CgroupCollector(root / "sys", root / "proc", pid=4343, own_view=False, pod_uid="1234").collect()
+    assert {s.labels["container"] for s in samples} == {"model"}
+    assert values(samples)["container_memory_usage_bytes"] == 1073741824
+
+
+def test_on_a_nodes_mount_an_unknown_model_cgroup_reports_nothing_rather_than_the_node():
+    root = FIXTURES / "v2"
+    for pid in (None, 999, 4444):  # not named, gone, in the root cgroup
+        assert CgroupCollector(root / "sys", root / "proc", pid=pid, own_view=False).collect() == []
+    # the agent's own mount: its own container, said so
+    samples = CgroupCollector(root / "sys", root / "proc", pid=4444).collect()
+    assert samples and {s.labels["container"] for s in samples} == {"agent"}
+
+
+def test_the_model_pid_is_asked_again_each_cycle():
+    root = FIXTURES / "v2"
+    current = [None]
+    collector = CgroupCollector(root / "sys", root / "proc", pid=lambda: current[0], own_view=False)
+    assert collector.collect() == []
+    current[0] = 4242  # the model (re)started
+    assert {s.labels["container"] for s in collector.collect()} == {"model"}

@@ -82,6 +82,20 @@ def test_the_model_process_by_command_line_and_again_after_a_restart(model_proce
         stop_model(again)
 
 
+def test_cpu_seconds_never_go_down_when_a_worker_exits(model_process):
+    collector = ProcessCollector(pid=model_process.pid)
+    (worker,) = psutil.Process(model_process.pid).children()
+    before = values(collector.collect())["model_process_cpu_seconds_total"]
+    worker_cpu = sum(worker.cpu_times()[:2])
+    worker.kill()  # its parent, the stand-in, does not reap it: it stays a zombie
+    wait_until(
+        lambda: not worker.is_running() or worker.status() == psutil.STATUS_ZOMBIE, 10, what="the worker gone"
+    )
+    after = values(collector.collect())
+    assert after["model_processes"] == 1
+    assert after["model_process_cpu_seconds_total"] >= before >= worker_cpu  # a counter: no false reset
+
+
 def test_no_model_process_named_is_no_samples():
     assert ProcessCollector().collect() == []
     assert ProcessCollector(pid=2**22 + 12345).collect() == []

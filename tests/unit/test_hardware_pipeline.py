@@ -146,3 +146,38 @@ def test_series_of_a_pod_that_went_away_expire_and_unknown_samples_are_counted()
     assert found[("modelmon_hardware_samples_rejected_total", (("reason", "unknown_model"),))] == 2
     now[0] += 61
     assert not any(name == "modelmon_model_process_threads" for name, _ in scrape(store))
+
+
+def test_a_malformed_hardware_message_is_counted_and_the_consumer_goes_on():
+    from types import SimpleNamespace
+
+    import pyarrow as pa
+
+    from agent.wire.encode import build_hardware_batch, encode_message
+    from drift.adapters.hardware import HardwareConsumer
+    from drift.adapters.settings import AggregatorSettings
+    from tests.helpers import wait_until
+
+    good = build_hardware_batch("ns/m", "v1", "pod-1", [("model_process_threads", 7.0, {})])
+    bad = good.set_column(6, "labels", pa.array(["not a map"]))  # labels as plain strings
+    messages = [encode_message("ns/m", batch, kind="hardware") for batch in (bad, good)]
+
+    class Consumer:
+        def __init__(self):
+            self.batches = [[SimpleNamespace(key=m.key, value=m.value, headers=m.headers) for m in messages]]
+
+        def poll(self, timeout_ms):
+            return {"tp": self.batches.pop(0)} if self.batches else {}
+
+        def close(self):
+            pass
+
+    store = HardwareStore(CATALOG)
+    consumer = HardwareConsumer(AggregatorSettings(poll_timeout_ms=10), store, consumer=Consumer())
+    consumer.start()
+    try:
+        wait_until(store.snapshot, 5, what="the good message after the bad one")
+    finally:
+        consumer.stop()
+    assert store.rejected == {"malformed": 1}
+    assert list(store.snapshot().values()) == [7.0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import threading
 import time
 
 import pytest
@@ -274,3 +275,22 @@ def test_a_kept_alive_connection_the_model_closed_is_retried_transparently(loop)
     finally:
         loop.call(proxy.close)
         model.stop()
+
+
+def test_closing_lets_a_call_in_flight_finish(loop, model):
+    proxy, _, _ = start_proxy(loop, model.port)
+    port = proxy.port
+    answers: list = []
+    caller = threading.Thread(target=lambda: answers.append(post(port, "/slow", b"{}")[:2]))
+    caller.start()
+    wait_until(lambda: proxy._busy, 5, what="the call in flight")
+    loop.call(proxy.close)  # while the model is still thinking
+    caller.join(10)
+    assert answers == [(200, b'{"slow": true}')]
+    with pytest.raises(ConnectionError):
+        post(port, "/echo", b"{}")  # and no new calls are taken
+
+
+def test_a_response_with_both_framings_is_read_as_chunked_like_clients_do(proxied, model):
+    proxy, _, _ = proxied
+    assert post(proxy.port, "/te-and-cl", b"{}")[:2] == (200, b"hello")
