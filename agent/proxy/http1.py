@@ -4,7 +4,8 @@ A :class:`MessageStream` turns the bytes of one connection direction into events
 head, its body pieces as they arrive, its end — so the proxy can forward each piece the moment it
 is parsed. Heads keep header names, values and their order byte for byte. Bodies arrive de-chunked;
 :func:`chunk` frames a piece again for a chunked message, one chunk per piece, so a streamed
-response reaches the client as the model wrote it, with no added buffering.
+response reaches the client as the model wrote it, with no added buffering; the END event carries
+a chunked body's trailers, which :func:`last_chunk` writes back.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Final
 
 import httptools
 
-__all__ = ["BODY", "END", "HEAD", "Head", "MessageStream", "ParseError", "chunk", "encode_head"]
+__all__ = ["BODY", "END", "HEAD", "Head", "MessageStream", "ParseError", "chunk", "encode_head", "last_chunk"]
 
 HEAD: Final = 0
 BODY: Final = 1
@@ -106,13 +107,14 @@ class _Callbacks:
             head.method = parser.get_method()  # type: ignore[union-attr]
             head.target = self.target
         self.events.append((HEAD, head))
+        self.headers = []  # what arrives now are a chunked body's trailers, for the END event
 
     def on_body(self, body: bytes) -> None:
         self.events.append((BODY, body))
 
     def on_message_complete(self) -> None:
         self.in_body = False
-        self.events.append((END, None))
+        self.events.append((END, self.headers))  # the trailers (usually none)
 
 
 class MessageStream:
@@ -189,6 +191,14 @@ def encode_head(head: Head, extra_headers: list[tuple[bytes, bytes]] | None = No
             lines.append(name + b": " + value + b"\r\n")
     lines.append(b"\r\n")
     return b"".join(lines)
+
+
+def last_chunk(trailers: object) -> bytes:
+    """The end of a chunked body, with its trailer fields as received."""
+    if not trailers:
+        return LAST_CHUNK
+    assert isinstance(trailers, list)
+    return b"0\r\n" + b"".join(name + b": " + value + b"\r\n" for name, value in trailers) + b"\r\n"
 
 
 def chunk(data: bytes) -> bytes:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Final, Protocol
 
 from agent.calls import Call, CallSink, status_class
-from agent.proxy.http1 import BODY, END, HEAD, LAST_CHUNK, Head, MessageStream, ParseError, chunk, encode_head
+from agent.proxy.http1 import BODY, END, HEAD, Head, MessageStream, ParseError, chunk, encode_head, last_chunk
 from agent.proxy.upstream import Upstream, UpstreamPool
 from agent.sampling import Sampler
 from agent.settings import ProxySettings
@@ -222,9 +222,10 @@ class ProxyServer:
                     await _drain_if_full(upstream.writer)
                 elif kind == END:
                     if head.chunked and not upstream.writer.is_closing():
-                        upstream.writer.write(LAST_CHUNK)
+                        end = last_chunk(data)
+                        upstream.writer.write(end)
                         if replay is not None:
-                            replay.append(LAST_CHUNK)
+                            replay.append(end)
                     break
 
             try:
@@ -358,7 +359,7 @@ class ProxyServer:
                     and head.status not in (204, 304)
                 )
                 if head.chunked:
-                    client.write(LAST_CHUNK)
+                    client.write(last_chunk(data))
                 if close_delimited:
                     head.extra["close"] = (
                         b"1"  # the body ended with the model's connection: end the client's too

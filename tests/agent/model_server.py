@@ -93,6 +93,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("content-length", "999")
             self.end_headers()
             self.wfile.write(b"5\r\nhello\r\n0\r\n\r\n")
+        elif path == "/trailers":  # a chunked body with a trailer field
+            self.send_response(200)
+            self.send_header("transfer-encoding", "chunked")
+            self.send_header("trailer", "X-Checksum")
+            self.end_headers()
+            self.wfile.write(b"5\r\nhello\r\n0\r\nX-Checksum: abc123\r\n\r\n")
         elif path == "/fail":
             self._send(500, b'{"error": "the model failed"}')
         elif path == "/echo":

@@ -294,3 +294,15 @@ def test_closing_lets_a_call_in_flight_finish(loop, model):
 def test_a_response_with_both_framings_is_read_as_chunked_like_clients_do(proxied, model):
     proxy, _, _ = proxied
     assert post(proxy.port, "/te-and-cl", b"{}")[:2] == (200, b"hello")
+
+
+def test_trailers_of_a_chunked_response_pass_through(proxied, model):
+    proxy, _, _ = proxied
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as client:
+        client.sendall(b"POST /trailers HTTP/1.1\r\nHost: m\r\nContent-Length: 0\r\n\r\n")
+        received = b""
+        while not received.endswith(b"\r\n\r\n") or b"X-Checksum: abc123" not in received:
+            received += client.recv(65536)
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert b"X-Checksum: abc123" not in head  # a trailer, not a header
+    assert body == b"5\r\nhello\r\n0\r\nX-Checksum: abc123\r\n\r\n"
