@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 import httptools
@@ -46,7 +46,6 @@ class Head:
     target: bytes = b""
     status: int = 0
     reason: bytes = b""
-    extra: dict[str, bytes] = field(default_factory=dict)
 
     def header(self, name: bytes) -> bytes | None:
         """The first value of header ``name`` (lower case), or None."""

@@ -17,6 +17,7 @@ import struct
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final, Protocol
 
 from agent.calls import Call, CallSink, status_class
@@ -67,6 +68,20 @@ class _UpstreamError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.sent_to_client = sent_to_client
+
+
+@dataclass(slots=True)
+class _Response:
+    """What relaying the model's response gave."""
+
+    head: Head
+    body: bytes | None  # kept for capture (sampled and within the bound)
+    size: int
+    ttfb: float | None
+    reusable: bool  # the connection to the model can serve another call
+    streamed: bool = False
+    too_large: bool = False
+    close_client: bool = False  # the body ended with the model's connection
 
 
 async def _drain_if_full(writer: asyncio.StreamWriter) -> None:
@@ -239,10 +254,7 @@ class ProxyServer:
                     or failure.reason not in ("closed", "reset")
                     or head.method not in _IDEMPOTENT
                 ):
-                    self.observer.upstream_error(failure.reason)
-                    self._failed(started)
-                    if not failure.sent_to_client:
-                        _reset(client)
+                    self._give_up(failure, client, started)
                     return False
                 # A kept-alive connection the model had closed, and a request that may be repeated:
                 # send it again on a new connection (not another pooled one), once.
@@ -256,21 +268,18 @@ class ProxyServer:
                     outcome = await self._relay_response(head, upstream, client, request_id, keep, started)
                 except _UpstreamError as again:
                     upstream.close()
-                    self.observer.upstream_error(again.reason)
-                    self._failed(started)
-                    if not again.sent_to_client:
-                        _reset(client)
+                    self._give_up(again, client, started)
                     return False
-            response_head, response_body, response_bytes, ttfb, reusable, streamed, out_too_large = outcome
         except BaseException:  # cancelled at shutdown, or the client went away: never leak the socket
             upstream.close()
             raise
-        if reusable:
+        if outcome.reusable:
             self.pool.release(upstream)
         else:
             upstream.close()
         latency = self._clock() - started
-        status = response_head.status
+        status = outcome.head.status
+        too_large = too_large or outcome.too_large
         self.observer.call_done(status_class(status), latency)
         if keep:
             self.sink.offer(
@@ -278,20 +287,20 @@ class ProxyServer:
                     request_id=request_id,
                     started=wall,
                     latency_seconds=latency,
-                    ttfb_seconds=ttfb,
+                    ttfb_seconds=outcome.ttfb,
                     status=status,
                     method=head.method.decode("latin-1"),
                     path=head.target.decode("latin-1"),
-                    request_body=None if too_large or out_too_large else bytes(request_body or b""),
-                    response_body=None if too_large or out_too_large else response_body,
+                    request_body=None if too_large else bytes(request_body or b""),
+                    response_body=None if too_large else outcome.body,
                     request_bytes=request_bytes,
-                    response_bytes=response_bytes,
-                    streamed=streamed,
-                    too_large=too_large or out_too_large,
+                    response_bytes=outcome.size,
+                    streamed=outcome.streamed,
+                    too_large=too_large,
                     traceparent=_text(head.header(b"traceparent")),
                 )
             )
-        return head.keep_alive and response_head.keep_alive and not response_head.extra.get("close")
+        return head.keep_alive and outcome.head.keep_alive and not outcome.close_client
 
     async def _relay_response(
         self,
@@ -301,7 +310,7 @@ class ProxyServer:
         request_id: str,
         keep: bool,
         started: float,
-    ) -> tuple[Head, bytes | None, int, float | None, bool, bool, bool]:
+    ) -> _Response:
         """Forward the model's response as it arrives: (head, kept body, bytes, ttfb, reusable, streamed, too large)."""
         responses = upstream.responses
         limit = self.settings.max_capture_bytes
@@ -335,7 +344,7 @@ class ProxyServer:
                 )
                 client.write(encode_head(head, extra))
                 if request.method == b"HEAD":  # no body follows, whatever the headers say
-                    return head, b"" if keep else None, 0, ttfb, False, False, False
+                    return _Response(head, b"" if keep else None, 0, ttfb, reusable=False)
             elif kind == BODY:
                 assert isinstance(data, bytes) and head is not None
                 if client.is_closing():  # the client went away (e.g. cancelled a stream): stop reading it
@@ -360,20 +369,16 @@ class ProxyServer:
                 )
                 if head.chunked:
                     client.write(last_chunk(data))
-                if close_delimited:
-                    head.extra["close"] = (
-                        b"1"  # the body ended with the model's connection: end the client's too
-                    )
-                streamed = head.chunked or close_delimited
-                reusable = head.keep_alive and not close_delimited
-                return (
+                # A body that ended with the model's connection ends the client's too.
+                return _Response(
                     head,
                     bytes(body) if body is not None else None,
                     size,
                     ttfb,
-                    reusable,
-                    streamed,
-                    too_large,
+                    reusable=head.keep_alive and not close_delimited,
+                    streamed=head.chunked or close_delimited,
+                    too_large=too_large,
+                    close_client=close_delimited,
                 )
 
     async def _connect(self, client: asyncio.StreamWriter, *, pooled: bool = True) -> Upstream | None:
@@ -387,6 +392,13 @@ class ProxyServer:
             else:
                 _reset(client)
             return None
+
+    def _give_up(self, failure: _UpstreamError, client: asyncio.StreamWriter, started: float) -> None:
+        """The model failed the call: count it; a client that got nothing gets a connection error."""
+        self.observer.upstream_error(failure.reason)
+        self._failed(started)
+        if not failure.sent_to_client:
+            _reset(client)
 
     def _failed(self, started: float) -> None:
         self.observer.call_done("error", self._clock() - started)
