@@ -36,10 +36,10 @@ DROP_REASONS = (
 UNPARSED_REASONS = (*(r.value for r in UnparsedReason), "bad_value", NO_CATALOG)
 
 
-def _family(spec: mc.MetricSpec, labels: tuple[str, ...] | None = None) -> Any:
+def _family(spec: mc.MetricSpec) -> Any:
     kind = CounterMetricFamily if spec.type == "counter" else GaugeMetricFamily
     name = spec.name.removesuffix("_total") if spec.type == "counter" else spec.name
-    return kind(name, spec.help, labels=list(labels or spec.labels))
+    return kind(name, spec.help, labels=list(spec.labels))
 
 
 class AgentMetrics(Collector):

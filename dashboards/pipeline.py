@@ -7,7 +7,7 @@ from grafanalib.core import Dashboard
 from agent import metric_catalog as mc
 from dashboards.common import dashboard, stable_uid, variables
 from dashboards.panels import Layout, Query, timeseries
-from dashboards.promql import rate, select
+from dashboards.promql import histogram_quantile, rate, select
 
 __all__ = ["PIPELINE_UID", "pipeline_dashboard"]
 
@@ -74,7 +74,9 @@ def pipeline_dashboard() -> Dashboard:
             "Publish latency p99",
             [
                 Query(
-                    f"histogram_quantile(0.99, sum by (le) ({rate(mc.AGENT_PUBLISH_LATENCY, {'namespace': '=~$namespace', 'model': '=~$model'}, '_bucket')}))",
+                    histogram_quantile(
+                        0.99, mc.AGENT_PUBLISH_LATENCY, {"namespace": "=~$namespace", "model": "=~$model"}
+                    ),
                     "p99",
                 )
             ],

@@ -17,11 +17,12 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 from agent import metric_catalog as mc
 from agent.catalog.model import Catalog
+from drift.adapters.prometheus import _add, _family
 from drift.adapters.settings import AggregatorSettings
 from drift.core.decode import HardwareBatch, Rejection, decode_hardware
 
@@ -101,19 +102,15 @@ class HardwareStore(Collector):
             by_name.setdefault(name, []).append((labels, value))
         for name, series in sorted(by_name.items()):
             spec = _SPECS[name]
-            family: Any
-            if spec.type == "counter":
-                family = CounterMetricFamily(name.removesuffix("_total"), spec.help, labels=list(spec.labels))
-            else:
-                family = GaugeMetricFamily(name, spec.help, labels=list(spec.labels))
+            family = _family(spec)
             for labels, value in series:
-                family.add_metric(list(labels), value)
+                _add(family, spec, labels, value)
             yield family
         spec = mc.HARDWARE_SAMPLES_REJECTED
-        rejected = CounterMetricFamily(spec.name.removesuffix("_total"), spec.help, labels=list(spec.labels))
+        rejected = _family(spec)
         with self._lock:
             for reason, count in sorted(self.rejected.items()):
-                rejected.add_metric([reason], count)
+                _add(rejected, spec, (reason,), count)
         yield rejected
 
 
