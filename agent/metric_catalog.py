@@ -15,9 +15,12 @@ __all__ = [
     "ALL_METRICS",
     "LATENCY_BUCKETS",
     "MODEL_LABELS",
+    "RETRAIN_METRICS",
     "WINDOW_LABELS",
     "MetricSpec",
     "MetricType",
+    "le_label",
+    "selector",
 ]
 
 MetricType = Literal["gauge", "counter", "summary", "histogram"]
@@ -37,6 +40,30 @@ class MetricSpec:
 MODEL_LABELS: Final = ("namespace", "model", "version")
 # Fixed latency buckets (seconds), the same on every pod, so histograms add up across them.
 LATENCY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+# labels the exposition adds to a family's samples: a histogram's bucket bound, a summary's quantile
+_SAMPLE_LABELS: Final = {"histogram": ("le",), "summary": ("quantile",)}
+
+
+def selector(spec: MetricSpec, matchers: dict[str, str] | None = None, suffix: str = "") -> str:
+    """``name{label="value", …}``; a value starting ``=~``, ``!~`` or ``!=`` keeps its operator. Only
+    labels the spec has are allowed, so a renamed label breaks generation, not a dashboard or a rule."""
+    parts = []
+    for label, value in (matchers or {}).items():
+        if label not in (*spec.labels, *_SAMPLE_LABELS.get(spec.type, ())):
+            raise ValueError(f"{spec.name} has no label {label!r} (it has {spec.labels})")
+        operator, text = (value[:2], value[2:]) if value[:2] in ("=~", "!~", "!=") else ("=", value)
+        parts.append(f'{label}{operator}"{text}"')
+    name = spec.name + suffix
+    return f"{name}{{{', '.join(parts)}}}" if parts else name
+
+
+def le_label(bound: float) -> str:
+    """A bucket bound as its ``le`` label value ("0.25", "1.0"): exporters and alert rules must agree."""
+    return repr(float(bound))
+
+
 # ``segment`` is empty for the whole model version, else ``column=value`` (``column=__other__`` past
 # the segment's cardinality cap): select ``segment=""`` to avoid counting a window twice.
 WINDOW_LABELS: Final = (*MODEL_LABELS, "segment")
@@ -393,6 +420,13 @@ AGENT_SPOOL_BYTES: Final = MetricSpec(
     AGENT_LABELS,
     "bytes",
 )
+AGENT_SPOOL_LIMIT: Final = MetricSpec(
+    "modelmon_agent_spool_limit_bytes",
+    "gauge",
+    "The disk spool's bound: past it new records are dropped (spool_full); alerts compare the spool with it.",
+    AGENT_LABELS,
+    "bytes",
+)
 AGENT_PUBLISH_LATENCY: Final = MetricSpec(
     "modelmon_agent_publish_latency_seconds",
     "histogram",
@@ -432,6 +466,7 @@ AGENT_METRICS: Final = (
     AGENT_REPLAYED,
     AGENT_QUEUE_DEPTH,
     AGENT_SPOOL_BYTES,
+    AGENT_SPOOL_LIMIT,
     AGENT_PUBLISH_LATENCY,
     AGENT_MODEL_READY,
     AGENT_HARDWARE_CYCLES,
@@ -549,6 +584,55 @@ HARDWARE_SAMPLES_REJECTED: Final = MetricSpec(
     ("reason",),
 )
 
+# --- the retraining service ----------------------------------------------------------------------
+RETRAIN_REQUESTS: Final = MetricSpec(
+    "modelmon_retrain_requests_total",
+    "counter",
+    "HTTP requests to the retraining service, by endpoint and status code.",
+    ("endpoint", "code"),
+)
+RETRAIN_REJECTED: Final = MetricSpec(
+    "modelmon_retrain_requests_rejected_total",
+    "counter",
+    "Requests refused before anything was stored, by reason (missing_token, wrong_token, bad_signature, "
+    "stale_timestamp, too_large, malformed, unsupported_media_type, length_required).",
+    ("reason",),
+)
+RETRAIN_ALERTS: Final = MetricSpec(
+    "modelmon_retrain_alerts_total",
+    "counter",
+    "Alerts received, by what became of them: triggered, in_flight, cooldown, duplicate, resolved, "
+    "not_configured, unknown_model.",
+    ("outcome",),
+)
+RETRAIN_DELIVERIES: Final = MetricSpec(
+    "modelmon_retrain_delivery_attempts_total",
+    "counter",
+    "Attempts to deliver a trigger to its target, by target type and outcome (delivered, retry, failed).",
+    ("target", "outcome"),
+)
+RETRAIN_TRIGGERS: Final = MetricSpec(
+    "modelmon_retrain_triggers",
+    "gauge",
+    "Triggers in the outbox, by state (pending, running, completed, timed_out, failed).",
+    ("state",),
+)
+RETRAIN_OLDEST_PENDING: Final = MetricSpec(
+    "modelmon_retrain_oldest_pending_age_seconds",
+    "gauge",
+    "Age of the oldest trigger not yet delivered (0 when none waits).",
+    (),
+    "seconds",
+)
+RETRAIN_METRICS: Final = (
+    RETRAIN_REQUESTS,
+    RETRAIN_REJECTED,
+    RETRAIN_ALERTS,
+    RETRAIN_DELIVERIES,
+    RETRAIN_TRIGGERS,
+    RETRAIN_OLDEST_PENDING,
+)
+
 ALL_METRICS: Final = (
     FEATURE_DRIFT_SCORE,
     FEATURE_DRIFT_P_VALUE,
@@ -595,4 +679,5 @@ ALL_METRICS: Final = (
     *AGENT_METRICS,
     *HARDWARE_METRICS,
     HARDWARE_SAMPLES_REJECTED,
+    *RETRAIN_METRICS,
 )

@@ -121,6 +121,7 @@ class AgentMetrics(Collector):
         replayed = _family(mc.AGENT_REPLAYED)
         depth = _family(mc.AGENT_QUEUE_DEPTH)
         spool_bytes = _family(mc.AGENT_SPOOL_BYTES)
+        spool_limit = _family(mc.AGENT_SPOOL_LIMIT)
         ready = _family(mc.AGENT_MODEL_READY)
         drops: dict[str, int] = dict.fromkeys(DROP_REASONS, 0)  # every reason, at 0 until it happens
         if self.capturer is not None:
@@ -142,6 +143,8 @@ class AgentMetrics(Collector):
             spooled.add_metric(ids, pub.spooled)
             replayed.add_metric(ids, pub.replayed)
             spool_bytes.add_metric(ids, pub.spool_bytes)
+            if pub.spool_max_bytes:
+                spool_limit.add_metric(ids, pub.spool_max_bytes)
             depth.add_metric([*ids, "publisher"], pub.queued)
             for reason, count in pub.dropped.items():
                 key = "publisher_queue_full" if reason == "queue_full" else reason
@@ -159,6 +162,7 @@ class AgentMetrics(Collector):
             replayed,
             depth,
             spool_bytes,
+            spool_limit,
             ready,
         )
         if self.hardware is not None:

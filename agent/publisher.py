@@ -53,6 +53,7 @@ class PublisherStats:
     spooled: int = 0  # records put in the spool (Kafka slow or down)
     replayed: int = 0  # records sent from the spool since
     spool_bytes: int = 0  # on disk, waiting to be replayed
+    spool_max_bytes: int = 0  # the spool's bound (0: no spool)
 
 
 def kafka_producer_factory(kafka: KafkaSettings, settings: PublisherSettings) -> Producer:
@@ -312,6 +313,7 @@ class Publisher:
                 spooled=self._spooled,
                 replayed=self._replayed,
                 spool_bytes=self._spool.stats.bytes if self._spool else 0,
+                spool_max_bytes=self._spool.max_bytes if self._spool else 0,
             )
 
     def close(self, timeout: float | None = 10.0) -> None:

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from grafanalib.core import Dashboard, DashboardLink, Template, Templating, Time
 
 from agent import metric_catalog as mc
+from agent.catalog.links import RUNBOOKS, stable_uid
 
 __all__ = ["RUNBOOKS", "TAG", "dashboard", "links", "model_variables", "stable_uid", "variables"]
 
 TAG = "modelmon"
-RUNBOOKS = "https://github.com/modelmon/modelmon/blob/main/docs/runbooks.md"
 _ANCHOR = mc.WINDOW_RECORDS.name  # a series every monitored model version has
-
-
-def stable_uid(*parts: str) -> str:
-    """A Grafana uid (≤ 40 characters) that depends only on ``parts``: re-generation keeps links."""
-    readable = "-".join(p.replace("/", "-") for p in parts)[:28]
-    digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:10]
-    return f"{readable}-{digest}"
 
 
 def _datasource() -> Template:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from grafanalib.core import Dashboard
 
 from agent import metric_catalog as mc
-from dashboards.common import dashboard, stable_uid, variables
+from agent.catalog import links
+from dashboards.common import dashboard, variables
 from dashboards.panels import Layout, Query, table, timeseries
 from dashboards.promql import histogram_quantile, rate, select
 
 __all__ = ["FLEET_UID", "fleet_dashboard"]
 
-FLEET_UID = stable_uid("modelmon-fleet")
+FLEET_UID = links.FLEET_UID
 FLEET = {"namespace": "=~$namespace", "model": "=~$model", "version": "=~$version"}
 WHOLE = FLEET | {"segment": ""}
 BY = "namespace, model"

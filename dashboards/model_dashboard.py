@@ -6,8 +6,9 @@ from __future__ import annotations
 from grafanalib.core import Dashboard
 
 from agent import metric_catalog as mc
+from agent.catalog.links import model_dashboard_uid
 from agent.catalog.model import ModelSpec
-from dashboards.common import dashboard, model_variables, stable_uid
+from dashboards.common import dashboard, model_variables
 from dashboards.panels import Layout, Query, stat, table, timeseries
 from dashboards.promql import MODEL, WHOLE, histogram_quantile, rate, select
 
@@ -17,7 +18,7 @@ POD = MODEL | {"pod": "=~.+"}
 
 
 def model_uid(model: ModelSpec) -> str:
-    return stable_uid("modelmon-model", model.identity)
+    return model_dashboard_uid(model)
 
 
 def _overview(layout: Layout, model: ModelSpec) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from grafanalib.core import Dashboard
 
 from agent import metric_catalog as mc
-from dashboards.common import dashboard, stable_uid, variables
+from agent.catalog import links
+from dashboards.common import dashboard, variables
 from dashboards.panels import Layout, Query, timeseries
 from dashboards.promql import histogram_quantile, rate, select
 
 __all__ = ["PIPELINE_UID", "pipeline_dashboard"]
 
-PIPELINE_UID = stable_uid("modelmon-pipeline")
+PIPELINE_UID = links.PIPELINE_UID
 
 
 def pipeline_dashboard() -> Dashboard:

@@ -7,7 +7,7 @@ Selectors take the dashboards' template variables: ``$namespace``, ``$model`` (e
 from __future__ import annotations
 
 from agent import metric_catalog as mc
-from agent.metric_catalog import MetricSpec
+from agent.metric_catalog import MetricSpec, selector
 
 __all__ = ["IDENTITY", "MODEL", "WHOLE", "histogram_quantile", "rate", "select"]
 
@@ -16,22 +16,8 @@ WHOLE = MODEL | {"segment": ""}  # the model version as a whole, not one of its 
 
 
 def select(spec: MetricSpec, matchers: dict[str, str] | None = None, suffix: str = "") -> str:
-    """``name{label="value", …}``; a value starting ``=~`` or ``!=`` keeps its operator. Only labels
-    the spec has are allowed, so a renamed label breaks generation, not a dashboard."""
-    parts = []
-    for label, value in (matchers or {}).items():
-        if label not in (*spec.labels, "le"):
-            raise ValueError(f"{spec.name} has no label {label!r} (it has {spec.labels})")
-        operator, text = (
-            ("=~", value[2:])
-            if value.startswith("=~")
-            else ("!=", value[2:])
-            if value.startswith("!=")
-            else ("=", value)
-        )
-        parts.append(f'{label}{operator}"{text}"')
-    name = spec.name + suffix
-    return f"{name}{{{', '.join(parts)}}}" if parts else name
+    """``name{label="value", …}``: see :func:`agent.metric_catalog.selector`."""
+    return selector(spec, matchers, suffix)
 
 
 def rate(spec: MetricSpec, matchers: dict[str, str] | None = None, suffix: str = "") -> str:

@@ -37,6 +37,7 @@ class LocalAlertmanager(LocalHttpServer):
         self.cluster_port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="modelmon-alertmanager-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
         config = config or {"route": {"receiver": "null"}, "receivers": [{"name": "null"}]}
         config_path = self.workdir / "alertmanager.yml"
         config_path.write_text(yaml.safe_dump(config))

@@ -1,5 +1,5 @@
 """The ``modelmon`` command line: ``demo``, ``aggregator run``, ``reference build``, ``report``,
-``dashboards generate``, ``catalog check``."""
+``dashboards generate``, ``alerts generate``, ``retrain serve``, ``catalog check``."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 from agent.catalog.durations import parse_duration
 from agent.catalog.load import load_catalog
 from agent.errors import AgentError
+from alerts.retrain.errors import RetrainError
 from deploy.config import load_settings
 from drift.core.errors import DriftError
 
@@ -96,6 +97,34 @@ def _parser() -> argparse.ArgumentParser:
     )
     generate.add_argument("--catalog", type=Path, required=True)
     generate.add_argument("--out", type=Path, required=True, help="the folder to write into")
+
+    alerts = sub.add_parser("alerts", help="Prometheus alert rules generated from the catalog")
+    alerts_sub = alerts.add_subparsers(dest="action", required=True)
+    rules = alerts_sub.add_parser(
+        "generate",
+        help="write rule files with their promtool tests, PrometheusRules and the Alertmanager route",
+    )
+    rules.add_argument("--catalog", type=Path, required=True)
+    rules.add_argument("--out", type=Path, required=True, help="the folder to write into")
+    rules.add_argument("--grafana-url", default="http://localhost:3000", help="base of the dashboard links")
+    rules.add_argument(
+        "--retrain-url",
+        default="http://modelmon-retrain.modelmon.svc:8080",
+        help="the retraining service, as Alertmanager reaches it",
+    )
+    rules.add_argument("--namespace", default="modelmon", help="namespace of the fleet-wide resources")
+    rules.add_argument(
+        "--rule-label",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="label for PrometheusRule resources (the operator's ruleSelector); repeatable",
+    )
+
+    retrain = sub.add_parser("retrain", help="the retraining service")
+    retrain_sub = retrain.add_subparsers(dest="action", required=True)
+    serve = retrain_sub.add_parser("serve", help="turn Alertmanager webhooks into pipeline runs")
+    serve.add_argument("--catalog", type=Path, required=True, help="models and their retraining targets")
 
     catalog = sub.add_parser("catalog", help="model catalog tools")
     catalog_sub = catalog.add_subparsers(dest="action", required=True)
@@ -217,6 +246,40 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _generate_alerts(args: argparse.Namespace) -> int:
+    from alerts import AlertSettings, generate
+
+    labels = dict(item.split("=", 1) for item in args.rule_label if "=" in item)
+    if len(labels) != len(args.rule_label):
+        raise SystemExit("error: --rule-label takes KEY=VALUE")
+    settings = AlertSettings(
+        grafana_url=args.grafana_url,
+        retrain_url=args.retrain_url,
+        namespace=args.namespace,
+        rule_labels=labels,
+    )
+    written = generate(load_catalog(args.catalog), args.out, settings)
+    print(f"wrote {len(written)} files under {args.out} (rules/, prometheusrules/, alertmanager/)")
+    print(
+        f"check them: promtool check rules {args.out}/rules/*.rules.yml && promtool test rules {args.out}/rules/*.test.yml"
+    )
+    return 0
+
+
+def _serve_retrain(args: argparse.Namespace) -> int:
+    from alerts.retrain import RetrainService
+
+    settings = load_settings(args.config, os.environ).retrain
+    service = RetrainService(settings, load_catalog(args.catalog), env=os.environ).start()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    print(f"retraining service on {service.url} (database {settings.database})", flush=True)
+    stop.wait()
+    service.stop()
+    return 0
+
+
 def _run_demo(args: argparse.Namespace) -> int:
     from deploy.demo import EXAMPLE_CATALOG, DemoOptions, run_demo
 
@@ -258,8 +321,12 @@ def main(argv: list[str] | None = None) -> int:
             written = generate_dashboards(load_catalog(args.catalog), args.out)
             print(f"wrote {len(written)} files under {args.out} (json/, configmaps/, grafanadashboards/)")
             return 0
+        if args.command == "alerts":
+            return _generate_alerts(args)
+        if args.command == "retrain":
+            return _serve_retrain(args)
         return _run_demo(args)
-    except (AgentError, DriftError) as exc:
+    except (AgentError, DriftError, RetrainError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -35,6 +35,13 @@ Environment variables (each overrides the YAML value):
 ``MODELMON_COLLECT_INTERVAL``          seconds between hardware collections
 ``MODELMON_HOST_PROC``                 a mount of the node's /proc (GPU attribution)
 ``MODELMON_CGROUP_ROOT``               the cgroup filesystem to read
+``MODELMON_RETRAIN_HOST``              the retraining service's listen address
+``MODELMON_RETRAIN_PORT``              its port
+``MODELMON_RETRAIN_DB``                its SQLite outbox
+``MODELMON_RETRAIN_TOKEN_FILE``        file holding the bearer token callers send
+``MODELMON_RETRAIN_HMAC_SECRET_FILE``  file holding the HMAC key of signed callers
+``MODELMON_PROMETHEUS_URL``            Prometheus, for the evidence bundle's metric values
+``MODELMON_RETRAIN_REPORT_URL``        report link template ({namespace}, {model}, {version})
 =====================================  ==========================================
 """
 
@@ -52,6 +59,7 @@ import yaml
 
 from agent.errors import ConfigError
 from agent.settings import CaptureSettings, KafkaSettings, ProxySettings, PublisherSettings, TracingSettings
+from alerts.retrain.settings import RetrainSettings
 from collectors.settings import CollectorSettings
 from drift.adapters.settings import AggregatorSettings
 
@@ -95,6 +103,15 @@ _ENV_COLLECTORS = {
     "MODELMON_HOST_PROC": "host_proc_root",
     "MODELMON_CGROUP_ROOT": "cgroup_root",
 }
+_ENV_RETRAIN = {
+    "MODELMON_RETRAIN_HOST": "host",
+    "MODELMON_RETRAIN_PORT": "port",
+    "MODELMON_RETRAIN_DB": "database",
+    "MODELMON_RETRAIN_TOKEN_FILE": "token_file",
+    "MODELMON_RETRAIN_HMAC_SECRET_FILE": "hmac_secret_file",
+    "MODELMON_PROMETHEUS_URL": "prometheus_url",
+    "MODELMON_RETRAIN_REPORT_URL": "report_url",
+}
 _ENV_TRACING = {
     "MODELMON_TRACING_EXPORTER": "exporter",
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "endpoint",
@@ -112,6 +129,7 @@ class Settings:
     capture: CaptureSettings = field(default_factory=CaptureSettings)
     tracing: TracingSettings = field(default_factory=TracingSettings)
     collectors: CollectorSettings = field(default_factory=CollectorSettings)
+    retrain: RetrainSettings = field(default_factory=RetrainSettings)
 
 
 def _convert(value: Any, hint: Any, where: str) -> Any:
@@ -175,6 +193,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         ("capture", _ENV_CAPTURE),
         ("tracing", _ENV_TRACING),
         ("collectors", _ENV_COLLECTORS),
+        ("retrain", _ENV_RETRAIN),
     ):
         raw = dict(doc.get(name) or {})
         sections[name] = raw | {key: env[var] for var, key in env_map.items() if env.get(var)}
@@ -186,4 +205,5 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         capture=_build(CaptureSettings, sections["capture"], "capture"),
         tracing=_build(TracingSettings, sections["tracing"], "tracing"),
         collectors=_build(CollectorSettings, sections["collectors"], "collectors"),
+        retrain=_build(RetrainSettings, sections["retrain"], "retrain"),
     )

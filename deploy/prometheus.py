@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
-import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from alerts.retrain.prometheus_api import query_prometheus
 from deploy.processes import LocalHttpServer, ManagedProcess, free_port
 
 __all__ = ["LocalPrometheus", "prometheus_binary", "promtool_binary", "query_prometheus"]
@@ -36,6 +34,7 @@ class LocalPrometheus(LocalHttpServer):
         *,
         scrape_interval: str = "1s",
         rule_files: list[Path] | None = None,
+        alertmanagers: list[str] | None = None,
         workdir: Path | None = None,
     ) -> None:
         binary = prometheus_binary()
@@ -44,11 +43,14 @@ class LocalPrometheus(LocalHttpServer):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="modelmon-prometheus-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
         config = {
             "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval},
             "scrape_configs": [{"job_name": "modelmon", "static_configs": [{"targets": targets}]}],
             "rule_files": [str(p) for p in rule_files or []],
         }
+        if alertmanagers:
+            config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": alertmanagers}]}]}
         config_path = self.workdir / "prometheus.yml"
         config_path.write_text(yaml.safe_dump(config))
         self._process = ManagedProcess(
@@ -65,13 +67,3 @@ class LocalPrometheus(LocalHttpServer):
     def query(self, promql: str) -> list[dict[str, Any]]:
         """Evaluate an instant query; returns the result vector. Raises on a query error."""
         return query_prometheus(self.url, promql)
-
-
-def query_prometheus(base_url: str, promql: str) -> list[dict[str, Any]]:
-    """Evaluate an instant query on the Prometheus at ``base_url``; raises on a query error."""
-    url = f"{base_url}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
-    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback
-        body = json.load(response)
-    if body.get("status") != "success":
-        raise RuntimeError(f"query {promql!r} failed: {body}")
-    return list(body["data"]["result"])

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from agent.metric_catalog import LATENCY_BUCKETS
+from agent.metric_catalog import LATENCY_BUCKETS, le_label
 
 __all__ = ["AggregatorStats", "Histogram", "observe_latency"]
 
@@ -41,7 +41,7 @@ class Histogram:
     def cumulative(self) -> list[tuple[str, int]]:
         """(le, cumulative count) pairs, ``+Inf`` last, as the exposition format wants them."""
         running = np.cumsum(self.counts)
-        return [(repr(float(b)), int(c)) for b, c in zip(self.bounds, running, strict=False)] + [
+        return [(le_label(b), int(c)) for b, c in zip(self.bounds, running, strict=False)] + [
             ("+Inf", int(running[-1]))
         ]
 
