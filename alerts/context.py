@@ -46,14 +46,21 @@ class ModelContext:
     @property
     def fresh_seconds(self) -> float:
         """A version's last window is recent while its end is younger than this: two steps, the
-        lateness and the idle close (a quiet version's windows close by the idle timer)."""
+        lateness, the idle close (a quiet version's windows close by the idle timer) and two scrapes."""
         window = self.model.window
-        return 2 * window.step_seconds + window.allowed_lateness_seconds + window.idle_close_seconds
+        slack = 2 * self.settings.scrape_interval_seconds
+        return 2 * window.step_seconds + window.allowed_lateness_seconds + window.idle_close_seconds + slack
 
     def fresh(self) -> str:
         """PromQL keeping only the versions whose windows still close (not a retired version)."""
         end = selector(mc.WINDOW_END, self.match(segment=""))
         return f"(time() - {end} < {self.fresh_seconds:g})"
+
+    def labels_fresh(self) -> str:
+        """The same for labelled windows: labels may arrive ``label_lateness`` after their predictions."""
+        lateness = self.model.quality.label_lateness_seconds if self.model.quality else 0.0
+        end = selector(mc.QUALITY_WINDOW_END, self.match(segment=""))
+        return f"(time() - {end} < {lateness + self.fresh_seconds:g})"
 
     @property
     def sustain_seconds(self) -> float:

@@ -149,7 +149,10 @@ def accuracy_floor(ctx: ModelContext) -> AlertRule | None:
     least = ctx.model.drift.min_window_records
     accuracy = selector(mc.QUALITY_METRIC, ctx.match(segment="", metric="accuracy"))
     labelled = selector(mc.QUALITY_LABELLED, ctx.match(segment=""))
-    expr = f"{accuracy} < {floor:g}\nand on (namespace, model, version)\n{labelled} >= {least}"
+    expr = (
+        f"{accuracy} < {floor:g}\nand on (namespace, model, version)\n{labelled} >= {least}"
+        f"\nand on (namespace, model, version) {ctx.labels_fresh()}"
+    )
     n = _phase(ctx, ctx.sustain_seconds)
     low = floor / 2
 
@@ -159,6 +162,7 @@ def accuracy_floor(ctx: ModelContext) -> AlertRule | None:
             (
                 Series(mc.QUALITY_METRIC.name, ctx.ids(segment="", metric="accuracy"), f"{value:g}x{n}"),
                 Series(mc.QUALITY_LABELLED.name, ctx.ids(segment=""), f"{rows}x{n}"),
+                Series(mc.QUALITY_WINDOW_END.name, ctx.ids(segment=""), f"0+{_INTERVAL}x{n}"),
             ),
             (check,),
             _INTERVAL,
@@ -200,10 +204,11 @@ def estimated_accuracy_floor(ctx: ModelContext) -> AlertRule | None:
     n = _phase(ctx, ctx.sustain_seconds)
     low = floor / 2
     ids = ctx.ids(segment="", metric="accuracy")
+    ticking = Series(mc.WINDOW_END.name, ctx.ids(segment=""), f"0+{_INTERVAL}x{n}")
     at = (n - 1) * _INTERVAL
     return AlertRule(
         alert=name,
-        expr=f"{estimate} < {floor:g}",
+        expr=f"{estimate} < {floor:g}\nand on (namespace, model, version) {ctx.fresh()}",
         severity="warning",
         for_seconds=ctx.sustain_seconds,
         summary=Text("Estimated accuracy of {namespace}/{model} version {version} is under its floor"),
@@ -214,13 +219,13 @@ def estimated_accuracy_floor(ctx: ModelContext) -> AlertRule | None:
         cases=(
             Case(
                 "fires under the floor",
-                (Series(mc.QUALITY_ESTIMATE.name, ids, f"{low:g}x{n}"),),
+                (Series(mc.QUALITY_ESTIMATE.name, ids, f"{low:g}x{n}"), ticking),
                 (Check(at, ((ctx.ids(metric="accuracy"), "warning", low),)),),
                 _INTERVAL,
             ),
             Case(
                 "stays quiet above the floor",
-                (Series(mc.QUALITY_ESTIMATE.name, ids, f"{(1 + floor) / 2:g}x{n}"),),
+                (Series(mc.QUALITY_ESTIMATE.name, ids, f"{(1 + floor) / 2:g}x{n}"), ticking),
                 (Check(at),),
                 _INTERVAL,
             ),
@@ -229,14 +234,15 @@ def estimated_accuracy_floor(ctx: ModelContext) -> AlertRule | None:
 
 
 def error_ratio(ctx: ModelContext) -> AlertRule | None:
-    """Share of non-2xx predictions over 5 minutes above the SLO's ``error_ratio``, for 5 minutes."""
+    """Share of failed predictions (5xx, or no answer) over 5 minutes above the SLO's ``error_ratio``,
+    for 5 minutes. Client errors (4xx) are the callers' and do not spend the model's budget."""
     limit = ctx.model.slos.error_ratio
     if limit is None:
         return None
     name = "ModelmonErrorRatioHigh"
     count = mc.PREDICTION_LATENCY
     by = "sum by (namespace, model, version)"
-    errors = f"{by} (rate({selector(count, ctx.match(status_class='!=2xx'), '_count')}[5m]))"
+    errors = f"{by} (rate({selector(count, ctx.match(status_class='=~5xx|none'), '_count')}[5m]))"
     total = f"{by} (rate({selector(count, ctx.match(), '_count')}[5m]))"
     interval, n = 60, 20
     bad = min(1.0, limit * 5)
@@ -264,7 +270,7 @@ def error_ratio(ctx: ModelContext) -> AlertRule | None:
         for_seconds=300,
         summary=Text("Errors of {namespace}/{model} version {version} over the SLO"),
         description=Text(
-            f"{{value}} of predictions failed (non-2xx) over 5 minutes; the SLO allows {limit:g}."
+            f"{{value}} of predictions failed (5xx or no answer) over 5 minutes; the SLO allows {limit:g}."
         ),
         links=ctx.links(name),
         cases=(

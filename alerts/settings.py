@@ -28,6 +28,8 @@ class AlertSettings:
         spool_warning_ratio, spool_critical_ratio: share of an agent's disk spool in use that warns,
             and that pages (past the whole spool, records are dropped).
         gpu_memory_ratio: share of a GPU's memory in use that counts as pressure.
+        scrape_interval_seconds: the longer of Prometheus's scrape and evaluation intervals; a
+            window's end reaches an alert this much later, so freshness checks allow two of them.
     """
 
     grafana_url: str = "http://localhost:3000"
@@ -41,6 +43,7 @@ class AlertSettings:
     spool_warning_ratio: float = 0.5
     spool_critical_ratio: float = 0.9
     gpu_memory_ratio: float = 0.9
+    scrape_interval_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         if not 0 < self.drift_clear_ratio <= 1:

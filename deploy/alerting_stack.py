@@ -22,6 +22,7 @@ from alerts import AlertSettings, alertmanager_config
 from alerts import generate as generate_alerts
 from alerts.retrain import RetrainService, RetrainSettings
 from deploy.alertmanager import LocalAlertmanager
+from deploy.processes import free_port
 from deploy.prometheus import LocalPrometheus
 
 __all__ = ["AlertingStack", "StackTiming"]
@@ -52,11 +53,11 @@ class AlertingStack:
     ) -> None:
         self.catalog = catalog
         self.scrape_targets = scrape_targets
-        self.workdir = workdir
+        self.workdir = workdir.resolve()  # Prometheus and Alertmanager resolve paths from their own folders
         self.grafana_url = grafana_url
         self.timing = timing or StackTiming()
         self.token = secrets.token_urlsafe(24)
-        self.token_file = workdir / "retrain-token"
+        self.token_file = self.workdir / "retrain-token"
         self._retrain = retrain or RetrainSettings()
         self._poll = poll_seconds
         self.service: RetrainService | None = None
@@ -67,35 +68,39 @@ class AlertingStack:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.token_file.write_text(self.token)
         self.token_file.chmod(0o600)
+        port = free_port()  # known up front: Alertmanager's config names the service, which asks Prometheus
+        alert_settings = AlertSettings(
+            grafana_url=self.grafana_url,
+            retrain_url=f"http://127.0.0.1:{port}",
+            retrain_token_file=str(self.token_file),
+            scrape_interval_seconds=1.0,  # LocalPrometheus scrapes and evaluates every second
+        )
+        generate_alerts(self.catalog, self.workdir / "alerts", alert_settings)
+        config = alertmanager_config(
+            alert_settings,
+            group_wait=self.timing.group_wait,
+            group_interval=self.timing.group_interval,
+            repeat_interval=self.timing.repeat_interval,
+        )
+        self.alertmanager = LocalAlertmanager(config, workdir=self.workdir / "alertmanager")
+        self.prometheus = LocalPrometheus(
+            self.scrape_targets,
+            rule_files=sorted((self.workdir / "alerts" / "rules").glob("*.rules.yml")),
+            alertmanagers=[self.alertmanager.url.removeprefix("http://")],
+            workdir=self.workdir / "prometheus",
+        )
         settings = replace(
             self._retrain,
             host="127.0.0.1",
-            port=0,
+            port=port,
             database=self.workdir / "retrain.db",
             token_file=self.token_file,
+            prometheus_url=self.prometheus.url,  # the evidence bundle's metric values
         )
         try:
             self.service = RetrainService(settings, self.catalog, poll_seconds=self._poll).start()
-            alert_settings = AlertSettings(
-                grafana_url=self.grafana_url,
-                retrain_url=self.service.url,
-                retrain_token_file=str(self.token_file),
-            )
-            generate_alerts(self.catalog, self.workdir / "alerts", alert_settings)
-            config = alertmanager_config(
-                alert_settings,
-                group_wait=self.timing.group_wait,
-                group_interval=self.timing.group_interval,
-                repeat_interval=self.timing.repeat_interval,
-            )
-            self.alertmanager = LocalAlertmanager(config, workdir=self.workdir / "alertmanager").start()
-            rules = sorted((self.workdir / "alerts" / "rules").glob("*.rules.yml"))
-            self.prometheus = LocalPrometheus(
-                self.scrape_targets,
-                rule_files=rules,
-                alertmanagers=[self.alertmanager.url.removeprefix("http://")],
-                workdir=self.workdir / "prometheus",
-            ).start()
+            self.alertmanager.start()
+            self.prometheus.start()
         except BaseException:
             self.stop()
             raise
@@ -105,6 +110,7 @@ class AlertingStack:
         for part in (self.prometheus, self.alertmanager, self.service):
             if part is not None:
                 part.stop()
+        self.prometheus = self.alertmanager = self.service = None
 
     def __enter__(self) -> AlertingStack:
         return self.start()

@@ -34,7 +34,6 @@ class LocalAlertmanager(LocalHttpServer):
                 "alertmanager is not installed (Debian package 'prometheus-alertmanager')"
             )
         self.port = free_port()
-        self.cluster_port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="modelmon-alertmanager-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -48,7 +47,7 @@ class LocalAlertmanager(LocalHttpServer):
                 f"--config.file={config_path}",
                 f"--storage.path={self.workdir / 'data'}",
                 f"--web.listen-address=127.0.0.1:{self.port}",
-                f"--cluster.listen-address=127.0.0.1:{self.cluster_port}",
+                "--cluster.listen-address=",  # no HA gossip: it holds notifications until it settles
             ],
             self.workdir / "alertmanager.log",
         )

@@ -21,13 +21,15 @@ def demo_features(rng: np.random.Generator, rows: int, *, drifted: bool) -> dict
     }
 
 
-def demo_scores(features: dict[str, np.ndarray]) -> np.ndarray:
-    """The demo model itself: a fixed logistic score of default risk."""
+def demo_scores(features: dict[str, np.ndarray], calibration: tuple[float, float] = (1.0, 0.0)) -> np.ndarray:
+    """The demo model itself: a logistic score of default risk. Version 1 is the fixed score; a
+    retrained version recalibrates it, ``sigmoid(slope × logit + intercept)`` (Platt scaling)."""
     income, age = np.asarray(features["income"], float), np.asarray(features["age"], float)
     debt_ratio = np.asarray(features["debt_ratio"], float)
     credit_lines = np.asarray(features["credit_lines"], float)
     logit = -2.0 + 3.0 * debt_ratio - 0.00002 * (income - 36_000) + 0.02 * (age - 40) + 0.1 * credit_lines
-    return np.asarray(1.0 / (1.0 + np.exp(-logit)))
+    slope, intercept = calibration
+    return np.asarray(1.0 / (1.0 + np.exp(-(slope * logit + intercept))))
 
 
 def demo_batch(

@@ -67,7 +67,8 @@ class _Handler(BaseHTTPRequestHandler):
         if rng.random() < self.server.error_rate:
             self._answer(500, {"error": "the model failed"})
             return
-        self._answer(200, {"predictions": [{"score": float(s)} for s in demo_scores(columns)]})
+        scores = demo_scores(columns, self.server.calibration)
+        self._answer(200, {"predictions": [{"score": float(s)} for s in scores]})
 
 
 class DemoModelServer(ThreadingHTTPServer):
@@ -75,9 +76,16 @@ class DemoModelServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, port: int = 0, error_rate: float = 0.01, seed: int = 1) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        error_rate: float = 0.01,
+        seed: int = 1,
+        calibration: tuple[float, float] = (1.0, 0.0),
+    ) -> None:
         super().__init__(("127.0.0.1", port), _Handler)
         self.error_rate = error_rate
+        self.calibration = calibration
         self.random = random.Random(seed)  # noqa: S311 -- simulated think times, not secrets
         self._thread = threading.Thread(target=self.serve_forever, name="demo-model", daemon=True)
 
@@ -98,13 +106,14 @@ class LocalDemoModel:
     """The demo model server in its own process, so the agent watches its CPU and memory as a
     sidecar watches a model server's."""
 
-    def __init__(self, work_dir: Path) -> None:
+    def __init__(
+        self, work_dir: Path, calibration: tuple[float, float] | None = None, name: str = "demo-model"
+    ) -> None:
         self.port = free_port()
-        self._process = ManagedProcess(
-            "demo-model",
-            [sys.executable, "-m", "deploy.demo_model", "--port", str(self.port)],
-            work_dir / "demo-model.log",
-        )
+        argv = [sys.executable, "-m", "deploy.demo_model", "--port", str(self.port)]
+        if calibration is not None:
+            argv += ["--calibration", f"{calibration[0]!r},{calibration[1]!r}"]
+        self._process = ManagedProcess(name, argv, work_dir / f"{name}.log")
 
     @property
     def pid(self) -> int | None:
@@ -121,8 +130,10 @@ class LocalDemoModel:
 def main() -> None:
     parser = argparse.ArgumentParser(description="the demo model server (KServe v1)")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--calibration", help="SLOPE,INTERCEPT of a retrained version (default 1,0)")
     args = parser.parse_args()
-    server = DemoModelServer(args.port)
+    slope, intercept = (float(v) for v in (args.calibration or "1,0").split(","))
+    server = DemoModelServer(args.port, calibration=(slope, intercept))
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     server.serve_forever()
     server.server_close()

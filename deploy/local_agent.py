@@ -28,10 +28,11 @@ class LocalAgent:
         *,
         catalog: Path | None = None,
         work_dir: Path | None = None,
+        admin_port: int | None = None,
         **sections: dict[str, Any],
     ) -> None:
         self.port = free_port()
-        self.admin_port = free_port()
+        self.admin_port = admin_port or free_port()
         self.work_dir = work_dir or Path(tempfile.mkdtemp(prefix="modelmon-agent-"))
         self.work_dir.mkdir(parents=True, exist_ok=True)
         settings: dict[str, dict[str, Any]] = {

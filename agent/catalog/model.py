@@ -145,7 +145,7 @@ class SloSpec:
 
     Attributes:
         latency_p99_seconds: 99th percentile of prediction latency must stay under this.
-        error_ratio: share of calls with a non-2xx status must stay under this.
+        error_ratio: share of calls that fail (a 5xx, or no answer) must stay under this.
         accuracy_min: realised or estimated accuracy must stay above this.
     """
 

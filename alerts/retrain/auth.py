@@ -2,7 +2,8 @@
 
 Alertmanager sends the bearer token (``http_config.authorization``); other senders can sign instead,
 with the scheme of ``targets.signing``: HMAC-SHA256 over ``"<timestamp>." + body``, refused when the
-timestamp is further from now than the tolerance (a replay). Every credential configured is required.
+timestamp is further from now than the tolerance (a replay). Endpoints whose body could be replayed
+elsewhere bind it to themselves (``/triggers/<id>/complete`` must name its trigger in the body).
 Comparisons take constant time; messages never contain what was sent or expected.
 """
 
@@ -12,7 +13,7 @@ import hmac
 from collections.abc import Callable
 from typing import Protocol
 
-from alerts.retrain.errors import AuthError
+from alerts.retrain.errors import AuthError, RetrainError
 from alerts.retrain.targets.signing import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -31,7 +32,12 @@ class Headers(Protocol):
 
 
 class Authenticator:
-    """Checks a request's headers and body. ``headers`` lookups must be case-insensitive."""
+    """Checks a request's headers and body.
+
+    A request passes with any credential the service is configured for (Alertmanager can send only
+    the bearer token; a signing caller may send only the signature). A credential that is sent must be
+    right: a wrong token fails even beside a good signature.
+    """
 
     def __init__(
         self,
@@ -42,7 +48,7 @@ class Authenticator:
         clock: Callable[[], float],
     ) -> None:
         if not token and not hmac_secret:
-            raise ValueError("the retraining service needs a bearer token, an HMAC secret, or both")
+            raise RetrainError("the retraining service needs a bearer token, an HMAC secret, or both")
         self._token = token
         self._secret = hmac_secret
         self._tolerance = tolerance_seconds
@@ -50,27 +56,36 @@ class Authenticator:
 
     def check(self, headers: Headers, body: bytes) -> None:
         """Return None when the request is authenticated; raise :class:`AuthError` (with a reason) if not."""
-        if self._token:
-            self._check_token(headers.get("Authorization"))
-        if self._secret:
-            try:
-                verify(
-                    self._secret,
-                    headers.get(TIMESTAMP_HEADER),
-                    headers.get(SIGNATURE_HEADER),
-                    body,
-                    now=self._clock(),
-                    tolerance_seconds=self._tolerance,
-                )
-            except StaleSignatureError as exc:
-                raise AuthError(str(exc), status=401, reason="stale_timestamp") from exc
-            except SignatureError as exc:
-                raise AuthError(str(exc), status=401, reason="bad_signature") from exc
+        authorization = headers.get("Authorization") if self._token else None
+        signature = headers.get(SIGNATURE_HEADER) if self._secret else None
+        if authorization is None and signature is None:
+            what = " or ".join(
+                name for name, on in (("a bearer token", self._token), ("a signature", self._secret)) if on
+            )
+            raise AuthError(f"send {what}", status=401, reason="missing_token")
+        if authorization is not None:
+            self._check_token(authorization)
+        if signature is not None:
+            self._check_signature(headers, signature, body)
 
-    def _check_token(self, header: str | None) -> None:
+    def _check_token(self, header: str) -> None:
         assert self._token is not None
-        if not header:
-            raise AuthError("missing Authorization header", status=401, reason="missing_token")
         scheme, _, credentials = header.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(credentials.strip().encode(), self._token):
             raise AuthError("wrong bearer token", status=401, reason="wrong_token")
+
+    def _check_signature(self, headers: Headers, signature: str, body: bytes) -> None:
+        assert self._secret is not None
+        try:
+            verify(
+                self._secret,
+                headers.get(TIMESTAMP_HEADER),
+                signature,
+                body,
+                now=self._clock(),
+                tolerance_seconds=self._tolerance,
+            )
+        except StaleSignatureError as exc:
+            raise AuthError(str(exc), status=401, reason="stale_timestamp") from exc
+        except SignatureError as exc:
+            raise AuthError(str(exc), status=401, reason="bad_signature") from exc

@@ -12,7 +12,7 @@ class RetrainError(Exception):
 class AuthError(RetrainError):
     """A webhook call that is not authenticated: missing or wrong token, bad signature, stale timestamp.
 
-    ``status`` is the HTTP status to answer with (401, or 403 for a credential that was checked and refused).
+    ``status`` is the HTTP status to answer with (401).
     """
 
     def __init__(self, message: str, status: int = 401, reason: str = "unauthorized") -> None:

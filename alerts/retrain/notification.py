@@ -125,6 +125,8 @@ def parse_notification(body: bytes) -> Notification:
         raw = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PayloadError(f"the body is not JSON: {exc}") from exc
+    except RecursionError:
+        raise PayloadError("the body nests too deeply") from None
     if not isinstance(raw, dict):
         raise PayloadError("the body must be a JSON object")
     if raw.get("version") != "4":

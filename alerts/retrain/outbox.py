@@ -24,7 +24,12 @@ from alerts.retrain.errors import RetrainError
 from alerts.retrain.notification import Alert
 from alerts.retrain.trigger import Trigger, TriggerState
 
-__all__ = ["Outbox", "Recorded"]
+__all__ = ["Outbox", "OutboxError", "Recorded"]
+
+
+class OutboxError(RetrainError):
+    """The database failed (locked too long, disk full, corrupt); the request may be retried."""
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS triggers (
@@ -95,14 +100,26 @@ class Outbox:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; any failure (a full disk at COMMIT included) rolls it back, so the
+        connection never stays inside a transaction, and surfaces as :class:`OutboxError`."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
+                self._db.execute("BEGIN IMMEDIATE")
                 yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.execute("COMMIT")
+            except BaseException as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise OutboxError(f"the outbox {self.path}: {exc}") from exc
                 raise
-            self._db.execute("COMMIT")
+
+    def _read(self, query: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            try:
+                return self._db.execute(query, args).fetchall()
+            except sqlite3.Error as exc:
+                raise OutboxError(f"the outbox {self.path}: {exc}") from exc
 
     # --- intake -------------------------------------------------------------------------------
     def record(
@@ -117,8 +134,9 @@ class Outbox:
     ) -> Recorded:
         """Store a model's firing alerts and decide, in one transaction, whether they trigger a run."""
         now = self._clock()
+        unique = list({a.incident: a for a in alerts}.values())  # one alert listed twice counts once
         with self._transaction() as db:
-            new = [a for a in alerts if not self._seen(db, a)]
+            new = [a for a in unique if not self._seen(db, a, now - run_timeout_seconds)]
             if not new:
                 return Recorded("duplicate", None, 0)
             active = db.execute(
@@ -158,9 +176,14 @@ class Outbox:
             return Recorded("triggered", trigger_id, len(new))
 
     @staticmethod
-    def _seen(db: sqlite3.Connection, alert: Alert) -> bool:
+    def _seen(db: sqlite3.Connection, alert: Alert, since: float) -> bool:
+        """The same incident, or the same alert series still unresolved from a recent notification:
+        its ``startsAt`` can change without a new incident (an HA Prometheus pair's alerts merged, a
+        Prometheus restart that lost its ``for`` state)."""
         row = db.execute(
-            "SELECT 1 FROM incidents WHERE fingerprint = ? AND starts_at = ?", alert.incident
+            "SELECT 1 FROM incidents WHERE fingerprint = ? AND (starts_at = ? OR"
+            " (resolved_at IS NULL AND received_at > ?)) LIMIT 1",
+            (alert.fingerprint, alert.starts_at, since),
         ).fetchone()
         return row is not None
 
@@ -196,24 +219,21 @@ class Outbox:
     # --- delivery -----------------------------------------------------------------------------
     def due(self, limit: int = 16) -> list[Trigger]:
         """Pending triggers whose next attempt is due, oldest first."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT * FROM triggers WHERE state = ? AND next_attempt_at <= ? ORDER BY created_at LIMIT ?",
-                (TriggerState.PENDING, self._clock(), limit),
-            ).fetchall()
+        rows = self._read(
+            "SELECT * FROM triggers WHERE state = ? AND next_attempt_at <= ? ORDER BY created_at LIMIT ?",
+            (TriggerState.PENDING, self._clock(), limit),
+        )
         return [_trigger(row) for row in rows]
 
     def next_due_at(self) -> float | None:
-        with self._lock:
-            value = self._db.execute(
-                "SELECT MIN(next_attempt_at) FROM triggers WHERE state = ?", (TriggerState.PENDING,)
-            ).fetchone()[0]
+        value = self._read(
+            "SELECT MIN(next_attempt_at) FROM triggers WHERE state = ?", (TriggerState.PENDING,)
+        )[0][0]
         return float(value) if value is not None else None
 
     def alerts_of(self, trigger_id: str) -> list[dict[str, Any]]:
-        with self._lock:
-            row = self._db.execute("SELECT alerts FROM triggers WHERE id = ?", (trigger_id,)).fetchone()
-        return list(json.loads(row["alerts"])) if row else []
+        rows = self._read("SELECT alerts FROM triggers WHERE id = ?", (trigger_id,))
+        return list(json.loads(rows[0]["alerts"])) if rows else []
 
     def set_evidence(self, trigger_id: str, evidence: dict[str, Any]) -> None:
         """Keep the evidence gathered for the first attempt, so every retry sends the same payload."""
@@ -281,25 +301,21 @@ class Outbox:
         if state is not None:
             query += " WHERE state = ?"
             args = (state,)
-        with self._lock:
-            rows = self._db.execute(query + " ORDER BY created_at DESC LIMIT ?", (*args, limit)).fetchall()
+        rows = self._read(query + " ORDER BY created_at DESC LIMIT ?", (*args, limit))
         return [dict(row) for row in rows]
 
     def state_counts(self) -> dict[str, int]:
-        with self._lock:
-            rows = self._db.execute("SELECT state, COUNT(*) FROM triggers GROUP BY state").fetchall()
+        rows = self._read("SELECT state, COUNT(*) FROM triggers GROUP BY state")
         return dict.fromkeys(TriggerState, 0) | {row[0]: row[1] for row in rows}
 
     def oldest_pending_at(self) -> float | None:
-        with self._lock:
-            value = self._db.execute(
-                "SELECT MIN(created_at) FROM triggers WHERE state = ?", (TriggerState.PENDING,)
-            ).fetchone()[0]
+        value = self._read("SELECT MIN(created_at) FROM triggers WHERE state = ?", (TriggerState.PENDING,))[
+            0
+        ][0]
         return float(value) if value is not None else None
 
     def incident_counts(self) -> dict[str, int]:
-        with self._lock:
-            rows = self._db.execute("SELECT outcome, COUNT(*) FROM incidents GROUP BY outcome").fetchall()
+        rows = self._read("SELECT outcome, COUNT(*) FROM incidents GROUP BY outcome")
         return {row[0]: row[1] for row in rows}
 
 

@@ -3,10 +3,12 @@
 =====================================  =====  =====================================================
 ``POST /alerts``                       auth   Alertmanager webhook (v4); 200 once stored
 ``GET /triggers[?state=&limit=]``      auth   the newest triggers: id, state, attempts, last error
-``POST /triggers/<id>/complete``       auth   a pipeline reports its run done: ``{"status": "succeeded"|"failed"}``
+``POST /triggers/<id>/complete``       auth   a pipeline reports its run done (body below)
 ``GET /metrics``                              Prometheus metrics (read-only)
 ``GET /healthz``                              liveness
 =====================================  =====  =====================================================
+
+``/complete`` takes ``{"trigger_id": "<id>", "status": "succeeded" | "failed"}``.
 
 Every refusal happens before anything is stored, answers a JSON ``{"error": ...}`` with a 4xx, and is
 counted by reason. Logs name the reason and the peer, never a header or the body.
@@ -30,7 +32,7 @@ from alerts.retrain.errors import AuthError, PayloadError
 from alerts.retrain.intake import Intake
 from alerts.retrain.metrics import RetrainMetrics
 from alerts.retrain.notification import parse_notification
-from alerts.retrain.outbox import Outbox
+from alerts.retrain.outbox import Outbox, OutboxError
 from alerts.retrain.trigger import TriggerState
 
 __all__ = ["RetrainServer"]
@@ -61,6 +63,7 @@ class RetrainServer(ThreadingHTTPServer):
         metrics: RetrainMetrics,
         max_body_bytes: int,
         on_accepted: Callable[[], None] = lambda: None,
+        healthy: Callable[[], bool] = lambda: True,
     ) -> None:
         self.auth = auth
         self.intake = intake
@@ -68,6 +71,7 @@ class RetrainServer(ThreadingHTTPServer):
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.on_accepted = on_accepted
+        self.healthy = healthy
         self._thread: threading.Thread | None = None
         super().__init__(address, _Handler)
 
@@ -87,11 +91,20 @@ class RetrainServer(ThreadingHTTPServer):
             self._thread.join(5)
 
 
+def _endpoint(path: str) -> str:
+    """A fixed label value: paths come from clients, so they never become labels themselves."""
+    if _COMPLETE.match(path):
+        return "complete"
+    return path.strip("/") if path in ("/alerts", "/triggers", "/metrics", "/healthz") else "other"
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: RetrainServer
     protocol_version = "HTTP/1.1"
     server_version = "modelmon-retrain"
     sys_version = ""
+    timeout = 30  # a client that stops sending mid-request does not hold its thread forever
+    disable_nagle_algorithm = True  # head and body go in two writes: no 40 ms delayed-ACK stall
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s %s", self.address_string(), format % args)
@@ -107,8 +120,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
-        endpoint = "complete" if _COMPLETE.match(self._path) else self._path.strip("/") or "/"
-        self.server.metrics.requests.labels(endpoint[:20], str(status)).inc()
+        self.server.metrics.requests.labels(_endpoint(self._path), str(status)).inc()
 
     def _json(self, status: int, value: Any) -> None:
         self._send(status, json.dumps(value, sort_keys=True).encode())
@@ -116,9 +128,25 @@ class _Handler(BaseHTTPRequestHandler):
     def _refuse(self, refused: _RefusedError) -> None:
         self.server.metrics.rejected.labels(refused.reason).inc()
         logger.warning(
-            "refused %s %s from %s: %s", self.command, self._path, self.client_address[0], refused.reason
+            "refused %s %s from %s: %s",
+            self.command,
+            _endpoint(self._path),
+            self.client_address[0],
+            refused.reason,
         )
         self._json(refused.status, {"error": str(refused), "reason": refused.reason})
+
+    def _failed(self, exc: Exception) -> None:
+        """A fault of ours (the outbox's disk, a bug): 503, so that Alertmanager sends again later."""
+        logger.error(
+            "%s %s failed: %s",
+            self.command,
+            _endpoint(self._path),
+            exc,
+            exc_info=not isinstance(exc, OutboxError),
+        )
+        self.close_connection = True
+        self._json(503, {"error": "the service could not handle the request; try again"})
 
     @property
     def _path(self) -> str:
@@ -149,24 +177,34 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- endpoints -------------------------------------------------------------------------------
     def do_GET(self) -> None:
+        if self.headers.get("Content-Length") or self.headers.get("Transfer-Encoding"):
+            self.close_connection = True  # a body left unread must not be taken for the next request
         try:
-            if self._path == "/healthz":
-                self._send(200, b"ok\n", "text/plain")
-            elif self._path == "/metrics":
-                self._send(200, generate_latest(self.server.metrics.registry), CONTENT_TYPE_LATEST)
-            elif self._path == "/triggers":
-                self._authenticate(b"")
-                query = parse_qs(urlsplit(self.path).query)
-                state = query.get("state", [None])[0]
-                try:
-                    limit = max(1, min(1000, int(query.get("limit", ["100"])[0])))
-                except ValueError:
-                    raise _RefusedError(400, "malformed", "limit must be a number") from None
-                self._json(200, {"triggers": self.server.outbox.triggers(limit, state)})
-            else:
-                self._json(404, {"error": "not found"})
+            self._get()
         except _RefusedError as refused:
             self._refuse(refused)
+        except Exception as exc:
+            self._failed(exc)
+
+    def _get(self) -> None:
+        if self._path == "/healthz":
+            healthy = self.server.healthy()
+            self._send(
+                200 if healthy else 503, b"ok\n" if healthy else b"the deliverer stopped\n", "text/plain"
+            )
+        elif self._path == "/metrics":
+            self._send(200, generate_latest(self.server.metrics.registry), CONTENT_TYPE_LATEST)
+        elif self._path == "/triggers":
+            self._authenticate(b"")
+            query = parse_qs(urlsplit(self.path).query)
+            state = query.get("state", [None])[0]
+            try:
+                limit = max(1, min(1000, int(query.get("limit", ["100"])[0])))
+            except ValueError:
+                raise _RefusedError(400, "malformed", "limit must be a number") from None
+            self._json(200, {"triggers": self.server.outbox.triggers(limit, state)})
+        else:
+            self._json(404, {"error": "not found"})
 
     def do_POST(self) -> None:
         try:
@@ -180,6 +218,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(404, {"error": "not found"})
         except _RefusedError as refused:
             self._refuse(refused)
+        except Exception as exc:
+            self._failed(exc)
 
     def _alerts(self, body: bytes) -> None:
         content_type = self.headers.get("Content-Type", "")
@@ -200,14 +240,17 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, {"outcomes": accepted.outcomes, "triggers": list(accepted.triggers)})
 
     def _complete(self, trigger_id: str, body: bytes) -> None:
-        status = "succeeded"
-        if body.strip():
-            try:
-                status = json.loads(body).get("status", "succeeded")
-            except (ValueError, AttributeError):
-                raise _RefusedError(400, "malformed", 'send {"status": "succeeded" | "failed"}') from None
-        if status not in _RUN_STATES:
-            raise _RefusedError(400, "malformed", "status must be 'succeeded' or 'failed'")
+        """The body names the trigger, so a signed request cannot be replayed on another trigger's path."""
+        usage = 'send {"trigger_id": "<the id in the path>", "status": "succeeded" | "failed"}'
+        try:
+            document = json.loads(body)
+        except (ValueError, RecursionError):
+            raise _RefusedError(400, "malformed", usage) from None
+        if not isinstance(document, dict) or document.get("trigger_id") != trigger_id:
+            raise _RefusedError(400, "malformed", usage)
+        status = document.get("status", "succeeded")
+        if not isinstance(status, str) or status not in _RUN_STATES:
+            raise _RefusedError(400, "malformed", usage)
         if not self.server.outbox.finish(trigger_id, _RUN_STATES[status]):
             self._json(404, {"error": "no running trigger with that id"})
             return

@@ -79,6 +79,13 @@ class RetrainService:
             url = settings.prometheus_url
             query = lambda promql: query_prometheus(url, promql)  # noqa: E731
         self._query = query
+        if settings.report_url:
+            try:
+                settings.report_url.format(namespace="n", model="m", version="v")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise RetrainError(
+                    f"report_url may use {{namespace}}, {{model}} and {{version}} only: {exc!r}"
+                ) from exc
         self.outbox = Outbox(settings.database, clock=clock)
         self.metrics = RetrainMetrics(self.outbox, clock, (t.kind for t in self.targets.values()))
         self.deliverer = Deliverer(
@@ -131,6 +138,7 @@ class RetrainService:
             metrics=self.metrics,
             max_body_bytes=self.settings.max_body_bytes,
             on_accepted=self.deliverer.wake,
+            healthy=lambda: self.deliverer.alive,
         )
         self.server.start()
         self.deliverer.start()
@@ -144,10 +152,13 @@ class RetrainService:
         return self
 
     def stop(self) -> None:
+        """Stop taking alerts, let the attempt in progress finish and be recorded, then close."""
         if self.server is not None:
             self.server.stop()
-        self.deliverer.stop()
-        self.outbox.close()
+        if self.deliverer.stop():
+            self.outbox.close()
+        else:  # closing now could lose a delivery's record, and so deliver it twice after a restart
+            logger.error("the deliverer did not stop in time; leaving the outbox open")
 
     def __enter__(self) -> RetrainService:
         return self.start()

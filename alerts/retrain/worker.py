@@ -67,20 +67,29 @@ class Deliverer:
         """A trigger was just stored: deliver it now rather than at the next poll."""
         self._wake.set()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self, timeout: float = 60.0) -> bool:
+        """Stop after the attempt in progress (a delivery is recorded before the outbox closes).
+        Returns False when the thread did not end within ``timeout``."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        return not self.alive
 
     def _loop(self) -> None:
         while not self._stop.is_set():
+            wait = self._poll
             try:
                 self.run_once()
-            except Exception:
+                due = self._outbox.next_due_at()
+                if due is not None:
+                    wait = min(self._poll, max(0.0, due - self._clock()))
+            except Exception:  # the outbox failed (disk full, locked): keep the thread, try again
                 logger.exception("delivery pass failed; retrying at the next poll")
-            due = self._outbox.next_due_at()
-            wait = self._poll if due is None else min(self._poll, max(0.0, due - self._clock()))
             self._wake.wait(wait)
             self._wake.clear()
 
@@ -100,16 +109,16 @@ class Deliverer:
         if target is None:
             self._outbox.failed(trigger.id, "no retraining target is configured for the model any more")
             return
-        if not trigger.evidence:
-            trigger = replace(trigger, evidence=dict(self._evidence(trigger)))
-            self._outbox.set_evidence(trigger.id, trigger.evidence)
         try:
+            if not trigger.evidence:
+                trigger = replace(trigger, evidence=dict(self._evidence(trigger)))
+                self._outbox.set_evidence(trigger.id, trigger.evidence)
             delivered = target.deliver(trigger)
         except DeliveryError as exc:
             self._failed_attempt(trigger, target.kind, exc)
             return
-        except Exception as exc:  # a bug in a target must not stop the others; it is retried
-            logger.exception("target %s raised unexpectedly for trigger %s", target.kind, trigger.id)
+        except Exception as exc:  # a bug must cost this attempt only, not the other triggers; retried
+            logger.exception("attempt of trigger %s (%s) raised unexpectedly", trigger.id, target.kind)
             self._failed_attempt(trigger, target.kind, DeliveryError(f"{type(exc).__name__}: {exc}"))
             return
         self._outbox.delivered(trigger.id, delivered.run_id)

@@ -148,6 +148,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "modelmon-labels"
     sys_version = ""
     timeout = 30  # seconds a connection may stall, the TLS handshake included
+    disable_nagle_algorithm = True  # head and body go in two writes: no 40 ms delayed-ACK stall
     _unread = 0  # body bytes the client declared and that were not read
 
     def version_string(self) -> str:

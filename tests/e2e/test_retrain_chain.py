@@ -120,7 +120,8 @@ def test_one_trigger_per_incident_none_on_repeat_resolve_or_cooldown(
 
             auth = {"Authorization": f"Bearer {stack.token}"}
             trigger_id = event["trigger_id"]
-            assert http("POST", f"{stack.service.url}/triggers/{trigger_id}/complete", b"", auth)[0] == 200
+            done = json.dumps({"trigger_id": trigger_id, "status": "succeeded"}).encode()
+            assert http("POST", f"{stack.service.url}/triggers/{trigger_id}/complete", done, auth)[0] == 200
 
             traffic.drifted.set()  # incident 2, within the cooldown
             wait_until(

@@ -123,3 +123,44 @@ def test_reference_build_writes_a_profile_the_aggregator_loads(tmp_path):
         str(out),
     )
     assert missing.returncode == 2 and "cannot read reference" in missing.stderr
+
+
+def test_alerts_generate_writes_the_golden_files_with_the_given_links_and_labels(tmp_path):
+    done = _cli("alerts", "generate", "--catalog", str(EXAMPLE), "--out", str(tmp_path / "a"))
+    assert done.returncode == 0, done.stderr
+    assert "promtool test rules" in done.stdout
+    golden = EXAMPLE.parents[1] / "tests" / "golden" / "alerts"
+    for path in golden.rglob("*.y*ml"):
+        assert (tmp_path / "a" / path.relative_to(golden)).read_text() == path.read_text(), path
+    custom = _cli(
+        "alerts", "generate", "--catalog", str(EXAMPLE), "--out", str(tmp_path / "b"),
+        "--grafana-url", "https://grafana.example.com", "--rule-label", "release=prom", "--namespace", "mon",
+    )  # fmt: skip
+    assert custom.returncode == 0, custom.stderr
+    resource = (tmp_path / "b" / "prometheusrules" / "modelmon-fleet.yaml").read_text()
+    assert "release: prom" in resource and "namespace: mon" in resource
+    assert (
+        "https://grafana.example.com/d/"
+        in (tmp_path / "b" / "rules" / "demo-credit-risk.rules.yml").read_text()
+    )
+    assert (
+        _cli(
+            "alerts", "generate", "--catalog", str(EXAMPLE), "--out", str(tmp_path), "--rule-label", "x"
+        ).returncode
+        != 0
+    )
+
+
+def test_retrain_serve_refuses_to_start_without_credentials(tmp_path):
+    failed = subprocess.run(
+        [sys.executable, "-m", "deploy.cli", "retrain", "serve", "--catalog", str(EXAMPLE)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "MODELMON_RETRAIN_DB": str(tmp_path / "r.db")},
+        timeout=60,
+    )
+    assert failed.returncode == 2
+    assert (
+        "needs a bearer token, an HMAC secret, or both" in failed.stderr and "Traceback" not in failed.stderr
+    )

@@ -106,7 +106,7 @@ def test_rules_follow_the_catalog():
     assert (
         ">= 0.5\n  or\n" in drift.expr and ">= 0.4 and on (namespace, model, version) ALERTS{" in drift.expr
     )
-    assert drift.expr.endswith('segment=""} < 160)')  # fresh: 2 windows + lateness + idle close
+    assert drift.expr.endswith('segment=""} < 280)')  # fresh: 2 windows, lateness, idle close, 2 scrapes
     cleared = _rules(BARE, AlertSettings(drift_clear_ratio=0.5))["ModelmonDatasetDrift"][0]
     assert ">= 0.25 and on" in cleared.expr
 

@@ -6,7 +6,15 @@ import json
 
 import pytest
 
-from alerts.retrain import Authenticator, AuthError, Outbox, PayloadError, RetrainSettings, parse_notification
+from alerts.retrain import (
+    Authenticator,
+    AuthError,
+    Outbox,
+    PayloadError,
+    RetrainError,
+    RetrainSettings,
+    parse_notification,
+)
 from alerts.retrain.evidence import build_evidence
 from alerts.retrain.targets import sign
 from alerts.retrain.trigger import Trigger, TriggerState
@@ -59,37 +67,40 @@ def test_malformed_notifications_say_what_is_wrong(body, message):
 
 
 # --- authentication ---------------------------------------------------------------------------------
-def test_bearer_token_and_hmac_are_both_required_when_both_are_configured():
+def test_either_configured_credential_passes_and_any_wrong_one_fails():
     clock = Clock()
     auth = Authenticator(token=b"t0ken", hmac_secret=b"k3y", tolerance_seconds=60, clock=clock)
     body = b'{"x": 1}'
     stamp = str(int(clock.now))
-    good = {
-        "Authorization": "Bearer t0ken",
-        "X-Modelmon-Timestamp": stamp,
-        "X-Modelmon-Signature": sign(b"k3y", int(stamp), body),
-    }
-    auth.check(good, body)
+    bearer = {"Authorization": "Bearer t0ken"}
+    signed = {"X-Modelmon-Timestamp": stamp, "X-Modelmon-Signature": sign(b"k3y", int(stamp), body)}
+    auth.check(bearer, body)  # Alertmanager: the token alone
+    auth.check(signed, body)  # a signing caller: the signature alone
+    auth.check(bearer | signed, body)
     cases = {
-        "missing_token": {k: v for k, v in good.items() if k != "Authorization"},
-        "wrong_token": good | {"Authorization": "Bearer t0keN"},
-        "bad_signature": good | {"X-Modelmon-Signature": sign(b"other", int(stamp), body)},
+        "missing_token": {},
+        "wrong_token": signed | {"Authorization": "Bearer t0keN"},  # a good signature does not excuse it
+        "bad_signature": bearer | {"X-Modelmon-Signature": sign(b"other", int(stamp), body)},
     }
     for reason, headers in cases.items():
         with pytest.raises(AuthError) as caught:
             auth.check(headers, body)
         assert caught.value.reason == reason and caught.value.status == 401
     with pytest.raises(AuthError) as caught:
-        auth.check(good, body + b" ")
+        auth.check(signed, body + b" ")
     assert caught.value.reason == "bad_signature"
     clock.now += 61
     with pytest.raises(AuthError) as caught:
-        auth.check(good, body)
+        auth.check(signed, body)
     assert caught.value.reason == "stale_timestamp"
+    token_only = Authenticator(token=b"t0ken", clock=clock)
+    with pytest.raises(AuthError, match="send a bearer token") as caught:
+        token_only.check(signed, body)  # a signature is no credential where none is configured
+    assert caught.value.reason == "missing_token"
 
 
 def test_an_authenticator_without_credentials_is_refused():
-    with pytest.raises(ValueError, match="bearer token, an HMAC secret"):
+    with pytest.raises(RetrainError, match="bearer token, an HMAC secret"):
         Authenticator(clock=Clock())
 
 
@@ -180,6 +191,15 @@ def test_the_outbox_survives_a_restart_with_its_retry_schedule(tmp_path, clock):
         assert again.path.with_name("retrain.db-wal").exists()  # WAL mode
     finally:
         again.close()
+
+
+def test_an_alert_listed_twice_counts_once_and_a_new_start_of_an_unresolved_series_is_no_new_incident(outbox):
+    assert _record(outbox, _alerts(am_alert(), am_alert())).new_alerts == 1
+    # an HA pair of Prometheus servers, or a restart that lost the ``for`` state: same series, new startsAt
+    later = am_alert(starts_at="2026-12-05T10:07:00Z")
+    assert _record(outbox, _alerts(later), cooldown=0).outcome == "duplicate"
+    outbox.resolved(_alerts(am_alert(status="resolved")))
+    assert _record(outbox, _alerts(later), cooldown=0).outcome == "in_flight"  # a new incident
 
 
 def test_resolved_notices_mark_known_incidents(outbox):

@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from agent.catalog import parse_catalog
-from alerts.retrain import RetrainService, RetrainSettings
+from alerts.retrain import RetrainError, RetrainService, RetrainSettings
 from alerts.retrain.targets import sign
 from deploy.processes import free_port
 from tests.helpers import wait_until
@@ -146,7 +146,7 @@ def test_a_run_in_flight_then_the_cooldown_hold_new_incidents(service, target):
         ]
         == 401
     )
-    done = json.dumps({"status": "succeeded"}).encode()
+    done = json.dumps({"trigger_id": first, "status": "succeeded"}).encode()
     status, answer = http("POST", f"{service.url}/triggers/{first}/complete", done, _signed(done))
     assert (status, answer["state"]) == (200, "completed")
     assert http("POST", f"{service.url}/triggers/{first}/complete", done, _signed(done))[0] == 404
@@ -186,10 +186,9 @@ def test_a_target_that_refuses_fails_the_trigger_without_retrying(secrets, targe
 
 def _bad_requests():
     body = json.dumps(am_notification(am_alert())).encode()
-    good = _signed(body)
     big = b"{" + b" " * 2_000_000 + b"}"
     return {
-        "missing_token": (401, body, {k: v for k, v in good.items() if k != "Authorization"}),
+        "missing_token": (401, body, {"Content-Type": "application/json"}),
         "wrong_token": (401, body, _signed(body, token="tok-7c1e9a2b5e")),
         "bad_signature": (401, body, _signed(body, secret="not-the-key")),
         "stale_timestamp": (401, body, _signed(body, at=time.time() - 3600)),
@@ -223,9 +222,63 @@ def test_listing_triggers_needs_credentials(service):
 
 
 def test_the_service_refuses_to_start_without_credentials(tmp_path, target):
-    from alerts.retrain import RetrainError
-
-    with pytest.raises(ValueError, match="bearer token"):
+    with pytest.raises(RetrainError, match="bearer token"):
         RetrainService(_settings(tmp_path, token_file=None, hmac_secret_file=None), _catalog(target.url))
     with pytest.raises(RetrainError, match="cannot read the bearer token file"):
         RetrainService(_settings(tmp_path, hmac_secret_file=None), _catalog(target.url))
+
+
+def test_alertmanager_with_the_token_alone_and_a_signer_with_the_signature_alone_both_get_in(service):
+    body = json.dumps(am_notification(am_alert())).encode()
+    signed = _signed(body)
+    token_only = {k: v for k, v in signed.items() if not k.startswith("X-Modelmon")}
+    signature_only = {k: v for k, v in signed.items() if k != "Authorization"}
+    assert http("POST", f"{service.url}/alerts", body, token_only)[1]["outcomes"] == {"triggered": 1}
+    assert http("POST", f"{service.url}/alerts", body, signature_only)[1]["outcomes"] == {"duplicate": 1}
+
+
+def test_a_signed_request_cannot_be_replayed_on_another_endpoint_or_trigger(service, target):
+    first = _post_alerts(service, am_alert())[1]["triggers"][0]
+    wait_until(lambda: _triggers(service, "running"), 10, what="delivery")
+    read = _signed(b"")
+    read.pop("Authorization")  # the signature of a GET /triggers, captured
+    url = f"{service.url}/triggers/{first}/complete"
+    assert http("POST", url, b"", read)[0] == 400
+    other = json.dumps({"trigger_id": "f" * 32, "status": "succeeded"}).encode()
+    assert http("POST", url, other, _signed(other))[0] == 400  # another trigger's report
+    assert _triggers(service, "running")[0]["id"] == first
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"trigger_id": "ID", "status": []}',
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"trigger_id": "ID", "status": "done"}',
+        b"",
+    ],
+)
+def test_odd_completion_reports_get_a_400_not_a_dropped_connection(service, body):
+    trigger = "a" * 32
+    body = body.replace(b"ID", trigger.encode())
+    status, answer = http("POST", f"{service.url}/triggers/{trigger}/complete", body, _signed(body))
+    assert status == 400 and answer["reason"] == "malformed"
+
+
+def test_deeply_nested_alerts_and_repeated_alerts_are_handled(service):
+    nested = b'{"version": "4", "alerts": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    status, answer = _post_alerts(service, body=nested, headers=_signed(nested))
+    assert status == 400 and answer["reason"] == "malformed"
+    assert _post_alerts(service, am_alert(), am_alert())[1]["outcomes"] == {"triggered": 1}
+
+
+def test_unknown_paths_share_one_metric_label(service):
+    for path in ("/a", "/b", "/c/d"):
+        assert http("GET", f"{service.url}{path}")[0] == 404
+    assert _metric(service, 'modelmon_retrain_requests_total{code="404",endpoint="other"}') == 3
+
+
+def test_health_reports_a_stopped_deliverer(service):
+    assert http("GET", f"{service.url}/healthz")[0] == 200
+    assert service.deliverer.stop()
+    assert http("GET", f"{service.url}/healthz")[0] == 503

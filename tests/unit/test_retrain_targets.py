@@ -42,7 +42,7 @@ TRIGGER_ID = "0123456789abcdef0123456789abcdef"
 EVIDENCE = {
     "alerts": [{"alertname": "ModelmonFeatureDrift", "annotations": {"summary": "amount drifted"}}],
     "drift": {"amount": 0.31},
-    "dashboard_url": "https://grafana.example/d/model-fraud-scorer",
+    "links": {"dashboard": "https://grafana.example/d/model-fraud-scorer"},
 }
 TRIGGER = Trigger(
     id=TRIGGER_ID,
@@ -262,7 +262,7 @@ def test_argo_submits_a_workflow_template(server: RecordingServer) -> None:
         "resourceKind": "WorkflowTemplate",
         "resourceName": "retrain",
         "submitOptions": {
-            "generateName": "retrain-",
+            "name": "retrain-0123456789",  # the trigger's: a retry cannot start a second workflow
             "labels": f"modelmon.io/trigger-id={TRIGGER_ID},modelmon.io/model=scorer",
             "parameters": [
                 "model=scorer",
@@ -276,6 +276,12 @@ def test_argo_submits_a_workflow_template(server: RecordingServer) -> None:
     }
     assert parameters[-1].startswith("evidence=")
     assert json.loads(parameters[-1].removeprefix("evidence=")) == EVIDENCE
+
+
+def test_argo_counts_an_existing_workflow_of_the_trigger_as_delivered(server: RecordingServer) -> None:
+    server.reply(409, {"code": 6, "message": 'workflows.argoproj.io "retrain-0123456789" already exists'})
+    target = build_target(RetrainingTarget("argo", server.url, options={"template": "retrain"}), env={})
+    assert target.deliver(TRIGGER) == Delivered(409, "retrain-0123456789")
 
 
 def test_argo_defaults_to_the_models_namespace_and_takes_cluster_templates(server: RecordingServer) -> None:

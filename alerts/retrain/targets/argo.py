@@ -16,7 +16,7 @@ from alerts.retrain.errors import TargetConfigError
 from alerts.retrain.targets import options as opts
 from alerts.retrain.targets.credentials import Secret, add_bearer
 from alerts.retrain.targets.http import HttpClient, raise_for_status
-from alerts.retrain.targets.kube import label_value
+from alerts.retrain.targets.kube import label_value, run_name
 from alerts.retrain.targets.payload import common_headers, encode_json, evidence_json
 from alerts.retrain.trigger import Delivered, Trigger
 
@@ -88,7 +88,7 @@ class ArgoTarget:
             "resourceKind": self.resource_kind,
             "resourceName": self.template,
             "submitOptions": {
-                "generateName": f"{self.template}-",
+                "name": run_name(self.template, trigger.id),
                 "labels": ",".join(f"{key}={label_value(value)}" for key, value in labels.items()),
                 "parameters": [
                     f"model={trigger.model}",
@@ -107,7 +107,13 @@ class ArgoTarget:
         headers = common_headers(trigger)
         redact = add_bearer(headers, self.token)
         body = encode_json(self.submit_request(trigger, namespace))
-        response = raise_for_status(self.http.post(url, body, headers), url, redact)
+        response = self.http.post(url, body, headers)
+        if response.status == 409:
+            # The workflow's name is the trigger's: an earlier attempt submitted it and its answer was lost.
+            existing = run_name(self.template, trigger.id)
+            logger.info("argo workflow %s for trigger %s already exists", existing, trigger.id)
+            return Delivered(response.status, existing)
+        raise_for_status(response, url, redact)
         metadata = (response.json_object() or {}).get("metadata")
         name = metadata.get("name") if isinstance(metadata, dict) else None
         run_id = name if isinstance(name, str) and name else None

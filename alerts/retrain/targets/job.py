@@ -21,7 +21,7 @@ from alerts.retrain.errors import TargetConfigError
 from alerts.retrain.targets import options as opts
 from alerts.retrain.targets.credentials import Secret, add_bearer
 from alerts.retrain.targets.http import HttpClient, raise_for_status
-from alerts.retrain.targets.kube import MAX_NAME, dns1123_label, label_value
+from alerts.retrain.targets.kube import label_value, run_name
 from alerts.retrain.targets.payload import common_headers, encode_json, evidence_json
 from alerts.retrain.trigger import Delivered, Trigger
 
@@ -80,8 +80,7 @@ class JobTarget:
         """``<template name>-<first 10 of the trigger id>``: the same for every attempt, ≤ 63 characters."""
         metadata = self.template.get("metadata") or {}
         base = str(metadata.get("name") or metadata.get("generateName") or "modelmon-retrain")
-        suffix = dns1123_label(trigger.id[:_ID_CHARS])
-        return f"{dns1123_label(base, MAX_NAME - len(suffix) - 1)}-{suffix}"
+        return run_name(base, trigger.id, _ID_CHARS)
 
     def manifest(self, trigger: Trigger, namespace: str) -> dict[str, Any]:
         """The template, named and labelled for this trigger, its containers given the trigger as env."""

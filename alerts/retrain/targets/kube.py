@@ -22,3 +22,10 @@ def label_value(value: str) -> str:
     """``value`` as a label value: at most 63 of ``[A-Za-z0-9_.-]``, alphanumeric at both ends."""
     cleaned = _NOT_LABEL.sub("-", value)[:MAX_NAME]
     return cleaned.strip("-_.")
+
+
+def run_name(base: str, trigger_id: str, id_chars: int = 10) -> str:
+    """``<base>-<first characters of the trigger id>``, a DNS-1123 name: the same for every attempt, so a
+    retry after a lost answer gets ``409 AlreadyExists`` instead of starting a second run."""
+    suffix = dns1123_label(trigger_id[:id_chars])
+    return f"{dns1123_label(base, MAX_NAME - len(suffix) - 1)}-{suffix}"

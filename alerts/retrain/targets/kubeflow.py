@@ -119,8 +119,9 @@ class KubeflowTarget:
 
 
 def dashboard_link(evidence: Mapping[str, Any]) -> str | None:
-    """The model's dashboard URL: the evidence's ``dashboard_url``, else the first alert annotation's."""
-    found = evidence.get("dashboard_url")
+    """The model's dashboard URL: the evidence's ``links.dashboard``, else the first alert annotation's."""
+    links = evidence.get("links")
+    found = links.get("dashboard") if isinstance(links, dict) else None
     if isinstance(found, str) and found:
         return found
     alerts = evidence.get("alerts")
