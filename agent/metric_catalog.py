@@ -584,6 +584,28 @@ HARDWARE_SAMPLES_REJECTED: Final = MetricSpec(
     ("reason",),
 )
 
+# --- the sidecar injector (mutating admission webhook) -------------------------------------------
+INJECTOR_REVIEWS: Final = MetricSpec(
+    "modelmon_injector_reviews_total",
+    "counter",
+    "AdmissionReviews answered, by outcome: injected, not_requested, opted_out, already_injected, "
+    "skipped_namespace, host_network, invalid, not_a_pod, error (every one admitted).",
+    ("outcome",),
+)
+INJECTOR_REQUESTS_REJECTED: Final = MetricSpec(
+    "modelmon_injector_requests_rejected_total",
+    "counter",
+    "Requests to the injector that were no AdmissionReview, by reason (malformed, too_large, not_found).",
+    ("reason",),
+)
+INJECTOR_TLS_RELOADS: Final = MetricSpec(
+    "modelmon_injector_certificate_reloads_total",
+    "counter",
+    "Times the serving certificate was reloaded after its files changed (rotation).",
+    (),
+)
+INJECTOR_METRICS: Final = (INJECTOR_REVIEWS, INJECTOR_REQUESTS_REJECTED, INJECTOR_TLS_RELOADS)
+
 # --- the retraining service ----------------------------------------------------------------------
 RETRAIN_REQUESTS: Final = MetricSpec(
     "modelmon_retrain_requests_total",
@@ -680,4 +702,5 @@ ALL_METRICS: Final = (
     *HARDWARE_METRICS,
     HARDWARE_SAMPLES_REJECTED,
     *RETRAIN_METRICS,
+    *INJECTOR_METRICS,
 )

@@ -163,6 +163,9 @@ class CaptureSettings:
         batch_max_seconds: ...or when its oldest row is this old.
         json_mapping: for generic JSON APIs: ``request_records``, ``response_records``,
             ``features`` and ``outputs`` (see ``agent.payloads.JsonMapping``).
+        catalog_yaml: the model's catalog as YAML text, when no catalog file is given: what the
+            injector passes an injected agent (``MODELMON_CATALOG_YAML``), as its pod cannot mount
+            the catalog's ConfigMap from modelmon's namespace.
     """
 
     model: str = "default/model"
@@ -174,6 +177,7 @@ class CaptureSettings:
     batch_max_rows: int = 5_000
     batch_max_seconds: float = 1.0
     json_mapping: dict[str, Any] | None = None
+    catalog_yaml: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ async def serve(settings: Settings, catalog_path: Path | None, ready: asyncio.Ev
     """Run a sidecar until SIGTERM/SIGINT."""
     import pyarrow as pa
 
-    from agent.catalog.load import load_catalog
+    from agent.catalog.load import load_catalog, parse_catalog
     from agent.sidecar import Sidecar
 
     # The agent's batches are small and short-lived: the C library's allocator gives their memory
@@ -44,13 +44,18 @@ async def serve(settings: Settings, catalog_path: Path | None, ready: asyncio.Ev
 
         provider = make_tracer_provider(settings.tracing)
     spec = None
-    if catalog_path is not None:
-        spec = load_catalog(catalog_path).get(settings.capture.model)
+    if catalog_path is not None or settings.capture.catalog_yaml:
+        catalog = (
+            load_catalog(catalog_path)
+            if catalog_path is not None
+            else parse_catalog(settings.capture.catalog_yaml or "")
+        )
+        spec = catalog.get(settings.capture.model)
         if spec is None:
             log.warning(
                 "model %s is not in %s: calls are captured as metadata only",
                 settings.capture.model,
-                catalog_path,
+                catalog_path or "MODELMON_CATALOG_YAML",
             )
     sidecar = Sidecar(
         settings.proxy,

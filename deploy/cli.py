@@ -1,5 +1,5 @@
 """The ``modelmon`` command line: ``demo``, ``aggregator run``, ``reference build``, ``report``,
-``dashboards generate``, ``alerts generate``, ``retrain serve``, ``catalog check``."""
+``dashboards generate``, ``alerts generate``, ``retrain serve``, ``inject serve``, ``catalog check``."""
 
 from __future__ import annotations
 
@@ -125,6 +125,10 @@ def _parser() -> argparse.ArgumentParser:
     retrain_sub = retrain.add_subparsers(dest="action", required=True)
     serve = retrain_sub.add_parser("serve", help="turn Alertmanager webhooks into pipeline runs")
     serve.add_argument("--catalog", type=Path, required=True, help="models and their retraining targets")
+
+    inject = sub.add_parser("inject", help="the sidecar injector")
+    inject_sub = inject.add_subparsers(dest="action", required=True)
+    inject_sub.add_parser("serve", help="the mutating admission webhook that adds the agent to pods (HTTPS)")
 
     catalog = sub.add_parser("catalog", help="model catalog tools")
     catalog_sub = catalog.add_subparsers(dest="action", required=True)
@@ -271,12 +275,35 @@ def _serve_retrain(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config, os.environ).retrain
     service = RetrainService(settings, load_catalog(args.catalog), env=os.environ).start()
+    _serve_until_signalled(f"retraining service on {service.url} (database {settings.database})")
+    service.stop()
+    return 0
+
+
+def _serve_until_signalled(banner: str) -> None:
+    """Print ``banner``, then wait for SIGTERM (Kubernetes stopping the pod) or SIGINT."""
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    print(f"retraining service on {service.url} (database {settings.database})", flush=True)
+    print(banner, flush=True)
     stop.wait()
-    service.stop()
+
+
+def _serve_injector(args: argparse.Namespace) -> int:
+    from agent.injector import CatalogEntries, DefaultsFile, InjectorServer
+    from agent.tls import ReloadingTLS
+
+    settings = load_settings(args.config, os.environ).injector
+    tls = ReloadingTLS(settings.cert_file, settings.key_file)
+    server = InjectorServer(
+        settings.host,
+        settings.port,
+        tls,
+        DefaultsFile(settings.defaults_file),
+        CatalogEntries(settings.catalog_file),
+    ).start()
+    _serve_until_signalled(f"injector on https://{settings.host}:{server.server_port}/mutate")
+    server.stop()
     return 0
 
 
@@ -325,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
             return _generate_alerts(args)
         if args.command == "retrain":
             return _serve_retrain(args)
+        if args.command == "inject":
+            return _serve_injector(args)
         return _run_demo(args)
     except (AgentError, DriftError, RetrainError) as exc:
         print(f"error: {exc}", file=sys.stderr)

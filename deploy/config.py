@@ -24,6 +24,7 @@ Environment variables (each overrides the YAML value):
 ``MODELMON_ADMIN_PORT``                the sidecar's ``/metrics``, ``/healthz``, ``/readyz``
 ``MODELMON_MODEL_READY_PATH``          the model's readiness path
 ``MODELMON_SAMPLE_FRACTION``           share of calls captured, 0 to 1
+``MODELMON_CATALOG_YAML``              the model's catalog as text (set by the injector)
 ``MODELMON_SPOOL_DIR``                 the sidecar's disk spool
 ``MODELMON_TRACING_EXPORTER``          none, otlp or console
 ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` the OTLP collector's traces URL
@@ -35,6 +36,11 @@ Environment variables (each overrides the YAML value):
 ``MODELMON_COLLECT_INTERVAL``          seconds between hardware collections
 ``MODELMON_HOST_PROC``                 a mount of the node's /proc (GPU attribution)
 ``MODELMON_CGROUP_ROOT``               the cgroup filesystem to read
+``MODELMON_INJECTOR_PORT``             the injector webhook's HTTPS port
+``MODELMON_INJECTOR_CERT_FILE``        its serving certificate (reloaded when it rotates)
+``MODELMON_INJECTOR_KEY_FILE``         its key
+``MODELMON_INJECTOR_DEFAULTS_FILE``    the injection defaults (a mounted ConfigMap)
+``MODELMON_INJECTOR_CATALOG_FILE``     the model catalog whose entries injected agents get
 ``MODELMON_RETRAIN_HOST``              the retraining service's listen address
 ``MODELMON_RETRAIN_PORT``              its port
 ``MODELMON_RETRAIN_DB``                its SQLite outbox
@@ -58,6 +64,7 @@ from typing import Any
 import yaml
 
 from agent.errors import ConfigError
+from agent.injector.settings import InjectorSettings
 from agent.settings import CaptureSettings, KafkaSettings, ProxySettings, PublisherSettings, TracingSettings
 from alerts.retrain.settings import RetrainSettings
 from collectors.settings import CollectorSettings
@@ -92,6 +99,7 @@ _ENV_CAPTURE = {
     "MODELMON_MODEL": "model",
     "MODELMON_MODEL_VERSION": "version",
     "MODELMON_SAMPLE_FRACTION": "sample_fraction",
+    "MODELMON_CATALOG_YAML": "catalog_yaml",
 }
 _ENV_COLLECTORS = {
     "MODELMON_POD_NAME": "pod",
@@ -102,6 +110,13 @@ _ENV_COLLECTORS = {
     "MODELMON_COLLECT_INTERVAL": "interval_seconds",
     "MODELMON_HOST_PROC": "host_proc_root",
     "MODELMON_CGROUP_ROOT": "cgroup_root",
+}
+_ENV_INJECTOR = {
+    "MODELMON_INJECTOR_PORT": "port",
+    "MODELMON_INJECTOR_CERT_FILE": "cert_file",
+    "MODELMON_INJECTOR_KEY_FILE": "key_file",
+    "MODELMON_INJECTOR_DEFAULTS_FILE": "defaults_file",
+    "MODELMON_INJECTOR_CATALOG_FILE": "catalog_file",
 }
 _ENV_RETRAIN = {
     "MODELMON_RETRAIN_HOST": "host",
@@ -130,6 +145,7 @@ class Settings:
     tracing: TracingSettings = field(default_factory=TracingSettings)
     collectors: CollectorSettings = field(default_factory=CollectorSettings)
     retrain: RetrainSettings = field(default_factory=RetrainSettings)
+    injector: InjectorSettings = field(default_factory=InjectorSettings)
 
 
 def _convert(value: Any, hint: Any, where: str) -> Any:
@@ -194,6 +210,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         ("tracing", _ENV_TRACING),
         ("collectors", _ENV_COLLECTORS),
         ("retrain", _ENV_RETRAIN),
+        ("injector", _ENV_INJECTOR),
     ):
         raw = dict(doc.get(name) or {})
         sections[name] = raw | {key: env[var] for var, key in env_map.items() if env.get(var)}
@@ -206,4 +223,5 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         tracing=_build(TracingSettings, sections["tracing"], "tracing"),
         collectors=_build(CollectorSettings, sections["collectors"], "collectors"),
         retrain=_build(RetrainSettings, sections["retrain"], "retrain"),
+        injector=_build(InjectorSettings, sections["injector"], "injector"),
     )
