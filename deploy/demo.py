@@ -30,6 +30,7 @@ from agent.settings import KafkaSettings, PublisherSettings
 from deploy.broker import LocalBroker
 from deploy.config import Settings
 from deploy.demo_data import demo_features, demo_labels, demo_reference
+from deploy.demo_inject import write_injected_pod
 from deploy.demo_loop import start_retraining_loop as _start_retraining_loop
 from deploy.demo_model import PREDICT_PATH, READY_PATH, LocalDemoModel
 from deploy.demo_retrain import Deployment, RecentLabels, Serving
@@ -245,6 +246,11 @@ def run_demo(
     print(
         f"  dashboards  {dashboards.resolve()}/json (import into Grafana; ConfigMaps and "
         "GrafanaDashboards beside them, see docs/dashboards.md)"
+    )
+    _, injected = write_injected_pod(catalog.source or options.catalog, model, options.workdir / "injector")
+    print(
+        f"  injector    {injected.resolve()}: the demo model's pod as the webhook injects it on a cluster "
+        "(see docs/deploy.md)"
     )
     broker: LocalBroker | None = None
     kafka = settings.kafka

@@ -1,6 +1,7 @@
 """`make demo` end to end, shortened: drift appears after it is injected, not before."""
 
 import pytest
+import yaml
 
 from agent.settings import KafkaSettings
 from deploy.config import Settings
@@ -38,3 +39,8 @@ def test_demo_shows_drift_only_after_injection(kafka_bootstrap, capsys, tmp_path
     assert all(name in html for name in ("income", "debt_ratio", "region", "Drift"))
     assert list((tmp_path / "archive" / "demo" / "credit-risk" / "v1").iterdir())
     assert "metrics     http://127.0.0.1:" in capsys.readouterr().out
+    # the injector's answer for the demo model's pod: the agent as a native sidecar, the port moved
+    injected = yaml.safe_load((tmp_path / "injector" / "pod-injected.yaml").read_text())
+    (agent,) = injected["spec"]["initContainers"]
+    assert agent["name"] == "modelmon-agent" and agent["restartPolicy"] == "Always"
+    assert agent["ports"][0]["name"] == "http" and "name" not in injected["spec"]["containers"][0]["ports"][0]
