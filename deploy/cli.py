@@ -16,7 +16,6 @@ from agent.catalog.load import load_catalog
 from agent.errors import AgentError
 from alerts.retrain.errors import RetrainError
 from deploy.config import load_settings
-from drift.core.errors import DriftError
 
 __all__ = ["main"]
 
@@ -323,6 +322,14 @@ def _run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _drift_errors() -> tuple[type[Exception], ...]:
+    """The aggregator's errors, imported only once one is raised: ``drift.core`` loads pandas and
+    scipy, which the injector and the retraining service do without (the injector's memory limit)."""
+    from drift.core.errors import DriftError
+
+    return (DriftError,)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(
@@ -355,7 +362,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "inject":
             return _serve_injector(args)
         return _run_demo(args)
-    except (AgentError, DriftError, RetrainError) as exc:
+    except Exception as exc:
+        if not isinstance(exc, (AgentError, RetrainError, *_drift_errors())):
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

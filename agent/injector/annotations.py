@@ -6,7 +6,9 @@
 ``modelmon.io/model``              ``namespace/name`` or ``name`` (the pod's namespace); default: the
                                    label ``app.kubernetes.io/name``, else ``app``
 ``modelmon.io/version``            default: the label ``app.kubernetes.io/version``, else ``default``
-``modelmon.io/container``          the model's container; default: the first
+``modelmon.io/container``          the model's container; default: the pod's
+                                   ``kubectl.kubernetes.io/default-container``, else the first that is
+                                   no known proxy sidecar (``istio-proxy``, ``linkerd-proxy``, …)
 ``modelmon.io/model-port``         the model's port, a name or a number; default: the port named
                                    ``http``, else the container's first port
 ``modelmon.io/ready-path``         the model's readiness path (the agent's ``/readyz`` follows it)
@@ -32,6 +34,11 @@ _PORT, _READY, _SAMPLE = "modelmon.io/model-port", "modelmon.io/ready-path", "mo
 _NATIVE: Final = "modelmon.io/native-sidecar"
 ANNOTATIONS: Final = (INJECT, STATUS, _MODEL, _VERSION, _CONTAINER, _PORT, _READY, _SAMPLE, _NATIVE)
 
+_DEFAULT_CONTAINER: Final = "kubectl.kubernetes.io/default-container"
+# Sidecars other injectors put first; never the model.
+_PROXIES: Final = frozenset(
+    {"istio-proxy", "linkerd-proxy", "vault-agent", "dapr-sidecar", "envoy", "oauth-proxy"}
+)
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _VERSION_RE = re.compile(r"^[A-Za-z0-9._-]{1,63}$")
 _PORT_NAME = re.compile(r"^(?=.*[a-z])[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$")  # IANA_SVC_NAME
@@ -102,18 +109,21 @@ def read_request(pod: dict[str, Any], namespace: str, defaults: InjectionDefault
     if not _VERSION_RE.match(version):
         problems.append(f"{_VERSION} must be 1 to 63 of [A-Za-z0-9._-], not {version!r}")
 
-    containers = (pod.get("spec") or {}).get("containers") or []
-    index = 0
-    wanted = annotations.get(_CONTAINER)
+    spec = pod.get("spec") or {}
+    containers = spec.get("containers") or []
+    if not containers:
+        problems.append("the pod has no containers")
+        raise InvalidAnnotations(problems)
+    names = [c.get("name") for c in containers]
+    index = next((i for i, name in enumerate(names) if name not in _PROXIES), 0)
+    wanted = annotations.get(_CONTAINER) or annotations.get(_DEFAULT_CONTAINER)
     if wanted is not None:
-        names = [c.get("name") for c in containers]
         if wanted not in names:
             problems.append(f"{_CONTAINER} names no container of the pod ({names}): {wanted!r}")
         else:
             index = names.index(wanted)
-    if not containers:
-        problems.append("the pod has no containers")
-        raise InvalidAnnotations(problems)
+    if (spec.get("securityContext") or {}).get("runAsUser") == 0:
+        problems.append("the pod runs as root (runAsUser: 0), which the agent (runAsNonRoot) cannot share")
     port_index, port, port_name = _port(containers[index], annotations.get(_PORT), problems)
 
     ready = annotations.get(_READY)
@@ -134,7 +144,10 @@ def read_request(pod: dict[str, Any], namespace: str, defaults: InjectionDefault
             problems.append(f'{_NATIVE} must be "true" or "false", not {annotations[_NATIVE]!r}')
         else:
             native = flag
-    taken = {p.get("containerPort") for c in containers for p in c.get("ports") or []}
+    every = containers + (spec.get("initContainers") or [])
+    taken = {p.get("containerPort") for c in every for p in c.get("ports") or []}
+    if defaults.agent_port == defaults.admin_port:
+        problems.append(f"the injector's defaults give the agent one port ({defaults.agent_port}) twice")
     for name, value in (("agent_port", defaults.agent_port), ("admin_port", defaults.admin_port)):
         if value in taken or value == port:
             problems.append(

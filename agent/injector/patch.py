@@ -19,9 +19,10 @@ from typing import Any, Final
 from agent.injector.annotations import STATUS, InjectionRequest
 from agent.injector.defaults import InjectionDefaults
 
-__all__ = ["AGENT_CONTAINER", "agent_container", "injection_patch"]
+__all__ = ["AGENT_CONTAINER", "INJECTED_LABEL", "agent_container", "injection_patch"]
 
 AGENT_CONTAINER: Final = "modelmon-agent"
+INJECTED_LABEL: Final = "modelmon.io/injected"
 SPOOL_VOLUME, TMP_VOLUME = "modelmon-spool", "modelmon-tmp"
 SPOOL_DIR: Final = "/var/lib/modelmon"
 _PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
@@ -157,7 +158,13 @@ def injection_patch(
         },
         sort_keys=True,
     )
-    if (pod.get("metadata") or {}).get("annotations"):
+    metadata = pod.get("metadata") or {}
+    # The label the PodMonitor selects injected pods by (and nothing else's modelmon-admin port).
+    if metadata.get("labels"):
+        ops.append({"op": "add", "path": f"/metadata/labels/{_escape(INJECTED_LABEL)}", "value": "true"})
+    else:
+        ops.append({"op": "add", "path": "/metadata/labels", "value": {INJECTED_LABEL: "true"}})
+    if metadata.get("annotations"):
         ops.append({"op": "add", "path": f"/metadata/annotations/{_escape(STATUS)}", "value": status})
     else:
         ops.append({"op": "add", "path": "/metadata/annotations", "value": {STATUS: status}})

@@ -116,7 +116,9 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "modelmon-injector"
     sys_version = ""
-    timeout = 10  # the API server's webhook timeout is at most 30 s; ours is configured lower
+    # Also the idle time of a kept-alive connection: above the API server's 90 s, so it does not send
+    # a review on a connection this end is closing (an EOF there admits the pod uninjected).
+    timeout = 120
     disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -194,6 +194,7 @@ def test_a_deployments_pod_gets_a_native_sidecar_that_takes_over_the_named_port(
         model["readinessProbe"]["httpGet"]["port"] == 8080
         and model["livenessProbe"]["tcpSocket"]["port"] == 8080
     )
+    assert injected["metadata"]["labels"]["modelmon.io/injected"] == "true"  # what the PodMonitor selects
     status = json.loads(injected["metadata"]["annotations"][STATUS])
     assert status["mode"] == "native-sidecar" and status["movedPort"] == "http"
 
@@ -266,6 +267,7 @@ def test_opting_out_not_asking_host_network_and_system_namespaces_are_left_alone
         ({"modelmon.io/container": "sidecar"}, "names no container"),
         ({"modelmon.io/inject": "maybe"}, 'must be "true" or "false"'),
         ({"modelmon.io/ready-path": "healthz"}, "starting with '/'"),
+        ({"modelmon.io/model-port": "99999"}, "1 to 65535"),
     ],
 )
 def test_invalid_annotations_admit_the_pod_uninjected_with_a_warning(injector, certs, annotations, problem):
@@ -387,3 +389,68 @@ def test_the_settings_carry_an_inline_catalog_to_the_agent():
     )
     assert settings.capture.catalog_yaml == CATALOG
     assert str(settings.injector.catalog_file) == "/c.yaml"
+
+
+def test_pods_the_agent_cannot_join_are_admitted_uninjected_with_the_reason(injector, certs):
+    root = _pod(securityContext={"runAsUser": 0})
+    taken = _pod(
+        initContainers=[
+            {"name": "cache", "image": "redis", "restartPolicy": "Always", "ports": [{"containerPort": 8180}]}
+        ]
+    )
+    portless = _pod()
+    del portless["spec"]["containers"][0]["ports"]
+    for pod, problem in (
+        (root, "runs as root"),
+        (taken, "already uses port 8180"),
+        (portless, "declares no port"),
+    ):
+        response, after = _admit(injector, certs, pod)
+        assert "patch" not in response and after == pod
+        assert any(problem in w for w in response["warnings"]), response["warnings"]
+
+
+def test_a_proxy_sidecar_put_first_by_another_injector_is_not_taken_for_the_model(injector, certs):
+    pod = _pod()
+    pod["spec"]["containers"].insert(
+        0,
+        {
+            "name": "istio-proxy",
+            "image": "istio/proxyv2",
+            "ports": [{"name": "http-envoy-prom", "containerPort": 15090}],
+        },
+    )
+    _, injected = _admit(injector, certs, pod)
+    env = {e["name"]: e.get("value") for e in _agent(injected)["env"]}
+    assert env["MODELMON_UPSTREAM_PORT"] == "8080"
+    assert injected["spec"]["containers"][0]["ports"] == [{"name": "http-envoy-prom", "containerPort": 15090}]
+    named = _pod({"kubectl.kubernetes.io/default-container": "model"})
+    named["spec"]["containers"].append(
+        {"name": "logger", "image": "fluent", "ports": [{"name": "http", "containerPort": 2020}]}
+    )
+    _, injected = _admit(injector, certs, named)
+    assert {e["name"]: e.get("value") for e in _agent(injected)["env"]}["MODELMON_UPSTREAM_PORT"] == "8080"
+
+
+def test_a_secret_volume_swap_rotates_the_certificate(tmp_path):
+    """Kubelet updates a mounted Secret by pointing the ..data symlink at a new folder."""
+    mount = tmp_path / "mount"
+    mount.mkdir()
+    first, second = tmp_path / "a", tmp_path / "b"
+    for folder in (first, second):
+        folder.mkdir()
+        write_ca_and_server_cert(folder)
+    (mount / "..data").symlink_to(first)
+    for name in ("cert.pem", "key.pem"):
+        (mount / name).symlink_to(Path("..data") / name)
+    server = InjectorServer(
+        "127.0.0.1", 0, ReloadingTLS(mount / "cert.pem", mount / "key.pem"), DefaultsFile(None)
+    ).start()
+    try:
+        assert _peer_certificate(server) == ssl.PEM_cert_to_DER_cert((first / "cert.pem").read_text())
+        swap = mount / "..data_tmp"
+        swap.symlink_to(second)
+        swap.replace(mount / "..data")  # the atomic rename kubelet does
+        assert _peer_certificate(server) == ssl.PEM_cert_to_DER_cert((second / "cert.pem").read_text())
+    finally:
+        server.stop()

@@ -32,3 +32,13 @@ def test_the_sidecar_process_loads_neither_pandas_numpy_nor_opentelemetry_withou
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_injector_and_the_retraining_service_load_no_pandas_or_scipy():
+    """The injector's memory limit is sized without them (its pod is on every pod creation's path)."""
+    code = (
+        "import sys, deploy.cli, agent.injector, alerts.retrain, agent.tls;"
+        "print(sorted(m for m in ('pandas', 'scipy', 'sklearn', 'drift.core', 'evidently', 'grafanalib') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -171,3 +171,18 @@ def test_the_containerfile_is_openshift_friendly():
     assert {"modelmon", "modelmon-agent"} <= set(scripts)
     for source in ("agent/", "collectors/", "drift/", "dashboards/", "alerts/", "deploy/"):
         assert f"COPY {source}" in text or f"COPY {source.rstrip('/')}/*.py" in text
+
+
+def test_every_topic_has_the_predictions_topics_partitions(rendered):
+    """Labels and hardware samples are keyed like predictions, and the checkpoint of input partition
+    p goes to partition p of the checkpoint topic: fewer partitions there break the aggregator."""
+    _, docs = rendered
+    topics = {d["spec"]["topicName"]: d["spec"]["partitions"] for d in _by_kind(docs, "KafkaTopic")}
+    predictions = topics["modelmon.predictions.v1"]
+    assert set(topics.values()) == {predictions} and len(topics) == 4
+
+
+def test_the_pod_monitor_selects_only_injected_pods(rendered):
+    _, docs = rendered
+    (monitor,) = _by_kind(docs, "PodMonitor")
+    assert monitor["spec"]["selector"] == {"matchLabels": {"modelmon.io/injected": "true"}}
