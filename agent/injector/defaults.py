@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from agent.injector.watched import WatchedFile
 __all__ = ["DefaultsFile", "InjectionDefaults", "parse_defaults"]
 
 log = logging.getLogger(__name__)
+
+_ENV_NAME = re.compile(r"^(MODELMON|OTEL)_[A-Z0-9_]+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,9 @@ class InjectionDefaults:
         ResourceQuota refuses pods whose containers lack them).
     spool_size_limit: the emptyDir holding the agent's disk spool.
     skip_namespaces: never injected, whatever their labels; a trailing ``*`` matches a prefix.
+    agent_env: more settings of every agent, ``NAME=value`` with ``MODELMON_*`` or ``OTEL_*`` names
+        (e.g. ``MODELMON_KAFKA_SECURITY_PROTOCOL=SSL``, ``MODELMON_TRACING_EXPORTER=otlp``). Not for
+        secrets: they would be readable in every pod's spec.
     """
 
     image: str = "quay.io/modelmon/modelmon:0.1.0"
@@ -58,6 +64,15 @@ class InjectionDefaults:
         "openshift-*",
         "modelmon",
     )
+    agent_env: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for item in self.agent_env:
+            name, equals, _ = item.partition("=")
+            if not equals or not _ENV_NAME.match(name):
+                raise ValueError(f"agent_env takes NAME=value with a MODELMON_* or OTEL_* name, not {item!r}")
+        if self.agent_port == self.admin_port:
+            raise ValueError(f"agent_port and admin_port are both {self.agent_port}")
 
     def skips(self, namespace: str) -> bool:
         return any(
@@ -97,7 +112,10 @@ def parse_defaults(text: str, where: str = "the injector defaults") -> Injection
             values[key] = _converted(fields[key], value)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: {key}: {exc}") from exc
-    return InjectionDefaults(**values)
+    try:
+        return InjectionDefaults(**values)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
 
 
 class DefaultsFile:

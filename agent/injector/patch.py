@@ -57,6 +57,9 @@ def agent_container(
         env.append({"name": "MODELMON_MODEL_READY_PATH", "value": request.ready_path})
     if catalog_yaml:
         env.append({"name": "MODELMON_CATALOG_YAML", "value": catalog_yaml})
+    for item in defaults.agent_env:
+        name, _, value = item.partition("=")
+        env.append({"name": name, "value": value})
     admin = defaults.admin_port
     container: dict[str, Any] = {
         "name": AGENT_CONTAINER,

@@ -454,3 +454,26 @@ def test_a_secret_volume_swap_rotates_the_certificate(tmp_path):
         assert _peer_certificate(server) == ssl.PEM_cert_to_DER_cert((second / "cert.pem").read_text())
     finally:
         server.stop()
+
+
+def test_defaults_pass_settings_to_every_agent_and_refuse_nonsense(injector, certs, defaults_file):
+    from agent.errors import ConfigError
+    from agent.injector import parse_defaults
+
+    defaults_file.write_text(
+        "agent_env: [MODELMON_KAFKA_SECURITY_PROTOCOL=SSL, OTEL_SERVICE_NAME=credit-risk]\n"
+    )
+    _, injected = _admit(injector, certs, _pod())
+    env = {e["name"]: e.get("value") for e in _agent(injected)["env"]}
+    assert env["MODELMON_KAFKA_SECURITY_PROTOCOL"] == "SSL" and env["OTEL_SERVICE_NAME"] == "credit-risk"
+    for text, problem in (
+        ("agent_env: [PATH=/evil]\n", "MODELMON_"),
+        ("agent_port: 9180\n", "both 9180"),
+        ("imag: x\n", "unknown key"),
+        ("native_sidecar: maybe\n", "true or false"),
+    ):
+        with pytest.raises(ConfigError, match=problem):
+            parse_defaults(text)
+    defaults_file.write_text("agent_port: 9180\n")  # a broken edit keeps the previous defaults
+    _, again = _admit(injector, certs, _pod())
+    assert {e["name"]: e.get("value") for e in _agent(again)["env"]}["MODELMON_LISTEN_PORT"] == "8180"
