@@ -23,6 +23,11 @@ __all__ = [
 _INTERVAL = 15  # seconds between test samples, and promtool's rule evaluations
 
 
+def _ticking(ctx: ModelContext, end: mc.MetricSpec, n: int) -> Series:
+    """A window-end series that keeps up with the clock for ``n`` samples: the version is live."""
+    return Series(end.name, ctx.ids(segment=""), f"0+{_INTERVAL}x{n}")
+
+
 def _phase(ctx: ModelContext, hold: float) -> int:
     """Samples in a test phase: long enough for ``hold`` to pass, with room to spare."""
     return samples(hold, _INTERVAL) + 8
@@ -49,7 +54,7 @@ def dataset_drift(ctx: ModelContext) -> AlertRule:
     n = _phase(ctx, max(ctx.sustain_seconds, ctx.fresh_seconds))
     ids = ctx.ids(segment="")
     alert_ids = ctx.ids()
-    ticking = Series(mc.WINDOW_END.name, ids, f"0+{_INTERVAL}x{3 * n}")
+    ticking = _ticking(ctx, mc.WINDOW_END, 3 * n)
     stopped = Series(mc.WINDOW_END.name, ids, f"0+{_INTERVAL}x{n - 1} {(n - 1) * _INTERVAL}x{2 * n}")
     phases = f"{high:g}x{n - 1} {middle:g}x{n - 1} {low:g}x{n - 1}"
     return AlertRule(
@@ -114,7 +119,7 @@ def critical_feature_drift(ctx: ModelContext) -> AlertRule | None:
             (
                 Series(mc.FEATURE_DRIFT_SCORE.name, series_ids, f"0.42x{n}"),
                 Series(mc.FEATURE_DRIFT_DETECTED.name, series_ids, f"{drifted}x{n}"),
-                Series(mc.WINDOW_END.name, ctx.ids(segment=""), f"0+{_INTERVAL}x{n}"),
+                _ticking(ctx, mc.WINDOW_END, n),
             ),
             (check,),
             _INTERVAL,
@@ -162,7 +167,7 @@ def accuracy_floor(ctx: ModelContext) -> AlertRule | None:
             (
                 Series(mc.QUALITY_METRIC.name, ctx.ids(segment="", metric="accuracy"), f"{value:g}x{n}"),
                 Series(mc.QUALITY_LABELLED.name, ctx.ids(segment=""), f"{rows}x{n}"),
-                Series(mc.QUALITY_WINDOW_END.name, ctx.ids(segment=""), f"0+{_INTERVAL}x{n}"),
+                _ticking(ctx, mc.QUALITY_WINDOW_END, n),
             ),
             (check,),
             _INTERVAL,
@@ -204,7 +209,7 @@ def estimated_accuracy_floor(ctx: ModelContext) -> AlertRule | None:
     n = _phase(ctx, ctx.sustain_seconds)
     low = floor / 2
     ids = ctx.ids(segment="", metric="accuracy")
-    ticking = Series(mc.WINDOW_END.name, ctx.ids(segment=""), f"0+{_INTERVAL}x{n}")
+    ticking = _ticking(ctx, mc.WINDOW_END, n)
     at = (n - 1) * _INTERVAL
     return AlertRule(
         alert=name,
@@ -316,7 +321,7 @@ def no_data(ctx: ModelContext) -> AlertRule:
             ),
             Case(
                 "stays quiet while windows close",
-                (Series(mc.WINDOW_END.name, ctx.ids(segment=""), f"0+{_INTERVAL}x{n}"),),
+                (_ticking(ctx, mc.WINDOW_END, n),),
                 (Check(at),),
                 _INTERVAL,
             ),
