@@ -2,7 +2,7 @@
 the Alertmanager route to the retraining service (``alerts.retrain``)."""
 
 from alerts.alertmanager import RECEIVER, alertmanager_config, alertmanager_config_resource, retrain_route
-from alerts.catalog_rules import RuleGroup, catalog_groups, model_group
+from alerts.catalog_rules import RuleGroup, catalog_groups, model_group, model_groups
 from alerts.render import generate
 from alerts.rule import AlertRule
 from alerts.settings import AlertSettings
@@ -17,5 +17,6 @@ __all__ = [
     "catalog_groups",
     "generate",
     "model_group",
+    "model_groups",
     "retrain_route",
 ]

@@ -16,7 +16,7 @@ __all__ = ["RECEIVER", "alertmanager_config", "alertmanager_config_resource", "r
 
 RECEIVER = "modelmon-retrain"
 _GROUPING = {
-    "group_by": ["namespace", "model"],
+    "group_by": ["namespace", "exported_namespace", "model"],  # exported_: user-workload monitoring
     "group_wait": "30s",
     "group_interval": "5m",
     "repeat_interval": "4h",

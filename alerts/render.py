@@ -8,6 +8,9 @@ Layout of ``out``::
     alertmanager/retrain-route.yml     the route and receiver to add to an Alertmanager config
     alertmanager/alertmanager.yml      a whole Alertmanager config holding them (runs as is)
     alertmanager/alertmanagerconfig.yaml  the same for the Prometheus Operator (v1alpha1)
+    podmonitors/<namespace>.yaml       with ``namespace_label: exported_namespace`` (OpenShift
+                                       user-workload monitoring): the agents' PodMonitor per model
+                                       namespace, as that Prometheus ignores namespace selectors
 """
 
 from __future__ import annotations
@@ -59,6 +62,23 @@ def _prometheus_rule(group: RuleGroup, settings: AlertSettings) -> dict[str, Any
     }
 
 
+def _pod_monitor(namespace: str, settings: AlertSettings) -> dict[str, Any]:
+    """The injected agents of one namespace (the injector labels their pods)."""
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": {
+            "name": "modelmon-agents",
+            "namespace": namespace,
+            "labels": {"app.kubernetes.io/part-of": "modelmon", **settings.rule_labels},
+        },
+        "spec": {
+            "selector": {"matchLabels": {"modelmon.io/injected": "true"}},
+            "podMetricsEndpoints": [{"port": "modelmon-admin", "path": "/metrics", "interval": "30s"}],
+        },
+    }
+
+
 def generate(catalog: Catalog, out: Path, settings: AlertSettings | None = None) -> list[Path]:
     """Write every file under ``out``; returns them in the order written."""
     settings = settings or AlertSettings()
@@ -68,6 +88,9 @@ def generate(catalog: Catalog, out: Path, settings: AlertSettings | None = None)
         files[f"rules/{rules}"] = rule_file(group)
         files[f"rules/{group.file_stem}.test.yml"] = promtool_tests(group, rules)
         files[f"prometheusrules/{group.file_stem}.yaml"] = _prometheus_rule(group, settings)
+    if settings.namespace_label != "namespace":
+        for namespace in sorted({model.namespace for model in catalog}):
+            files[f"podmonitors/{namespace}.yaml"] = _pod_monitor(namespace, settings)
     files["alertmanager/retrain-route.yml"] = retrain_route(settings)
     files["alertmanager/alertmanager.yml"] = alertmanager_config(settings)
     files["alertmanager/alertmanagerconfig.yaml"] = alertmanager_config_resource(settings)

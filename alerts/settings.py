@@ -30,6 +30,10 @@ class AlertSettings:
         gpu_memory_ratio: share of a GPU's memory in use that counts as pressure.
         scrape_interval_seconds: the longer of Prometheus's scrape and evaluation intervals; a
             window's end reaches an alert this much later, so freshness checks allow two of them.
+        namespace_label: the label holding a model's namespace on the aggregator's series:
+            ``namespace``, or ``exported_namespace`` for OpenShift user-workload monitoring (which
+            renames it; see ``alerts.uwm``). Then the rules on agents' series go to a group of their
+            own, in the model's namespace.
     """
 
     grafana_url: str = "http://localhost:3000"
@@ -44,6 +48,7 @@ class AlertSettings:
     spool_critical_ratio: float = 0.9
     gpu_memory_ratio: float = 0.9
     scrape_interval_seconds: float = 60.0
+    namespace_label: str = "namespace"
 
     def __post_init__(self) -> None:
         if not 0 < self.drift_clear_ratio <= 1:
@@ -52,6 +57,8 @@ class AlertSettings:
             raise ValueError("need 0 < spool_warning_ratio < spool_critical_ratio <= 1")
         if not 0 < self.gpu_memory_ratio <= 1:
             raise ValueError("gpu_memory_ratio must be in (0, 1]")
+        if self.namespace_label not in ("namespace", "exported_namespace"):
+            raise ValueError("namespace_label must be namespace or exported_namespace")
 
     def runbook(self, alert: str) -> str:
         return f"{self.runbook_url}#{alert.lower()}"

@@ -113,6 +113,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     rules.add_argument("--namespace", default="modelmon", help="namespace of the fleet-wide resources")
     rules.add_argument(
+        "--namespace-label",
+        default="namespace",
+        choices=["namespace", "exported_namespace"],
+        help="the model's namespace label on the aggregator's series: exported_namespace for OpenShift "
+        "user-workload monitoring (rules split per namespace, PodMonitors per model namespace)",
+    )
+    rules.add_argument(
         "--rule-label",
         action="append",
         default=[],
@@ -260,6 +267,7 @@ def _generate_alerts(args: argparse.Namespace) -> int:
         retrain_url=args.retrain_url,
         namespace=args.namespace,
         rule_labels=labels,
+        namespace_label=args.namespace_label,
     )
     written = generate(load_catalog(args.catalog), args.out, settings)
     print(f"wrote {len(written)} files under {args.out} (rules/, prometheusrules/, alertmanager/)")

@@ -58,7 +58,9 @@ class Intake:
             if not self._wanted(alert):
                 outcomes["not_configured"] += 1
                 continue
-            identity = f"{alert.labels.get('namespace', '')}/{alert.labels.get('model', '')}"
+            # exported_namespace: where user-workload monitoring moved the model's namespace (alerts.uwm)
+            namespace = alert.labels.get("exported_namespace") or alert.labels.get("namespace", "")
+            identity = f"{namespace}/{alert.labels.get('model', '')}"
             model = self._models.get(identity)
             if model is None or model.retraining is None:
                 outcomes["unknown_model"] += 1

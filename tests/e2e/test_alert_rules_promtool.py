@@ -99,3 +99,20 @@ def test_the_generated_alertmanager_config_is_valid(generated):
     route = yaml.safe_load((generated / "alertmanager" / "retrain-route.yml").read_text())
     assert route["route"]["matchers"] == ['modelmon_action="retrain"']
     assert route["receiver"]["webhook_configs"][0]["url"].endswith("/alerts")
+
+
+def test_the_rules_for_user_workload_monitoring_pass_their_own_tests(promtool, tmp_path):
+    """OpenShift's user-workload Prometheus moves the model's namespace to exported_namespace: the
+    relabelled rules and their relabelled cases, on the real promtool."""
+    catalog = load_catalog(ROOT / "examples" / "models.yaml")
+    merged = type(catalog)(models=catalog.models | parse_catalog(MORE_MODELS).models)
+    generate(merged, tmp_path, AlertSettings(namespace_label="exported_namespace"))
+    rules = sorted((tmp_path / "rules").glob("*.rules.yml"))
+    assert [p.name for p in rules if p.name.endswith("-agents.rules.yml")] == [
+        "demo-credit-risk-agents.rules.yml", "shop-price-agents.rules.yml", "shop-ranker-agents.rules.yml",
+    ]  # fmt: skip
+    checked = _run(promtool, "check", "rules", *map(str, rules))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    tested = _run(promtool, "test", "rules", *map(str, sorted((tmp_path / "rules").glob("*.test.yml"))))
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert tested.stdout.count("SUCCESS") == 7

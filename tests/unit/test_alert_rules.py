@@ -152,3 +152,31 @@ def test_annotations_render_as_go_templates_and_expand_like_prometheus():
 )
 def test_durations_are_written_as_prometheus_reads_them(seconds, text):
     assert duration(seconds) == text
+
+
+def test_for_user_workload_monitoring_rules_and_cases_are_relabelled_alike():
+    from alerts import model_groups
+
+    (model,) = parse_catalog(BARE)
+    aggregated, agents = model_groups(
+        model, AlertSettings(namespace_label="exported_namespace", namespace="mon")
+    )
+    assert (aggregated.namespace, agents.namespace) == ("mon", "shop")
+    drift = next(r for r in aggregated.rules if r.alert == "ModelmonDatasetDrift")
+    assert (
+        'namespace="mon", exported_namespace="shop"' in drift.expr
+        and "on (namespace, exported_namespace, model" in drift.expr
+    )
+    assert drift.summary.template.startswith("Data drift on {exported_namespace}/{model}")
+    series = drift.cases[0].series[0]
+    assert series.labels["namespace"] == "mon" and series.labels["exported_namespace"] == "shop"
+    labels, _, _ = drift.cases[0].checks[0].alerts[0]
+    assert labels["namespace"] == "mon" and labels["exported_namespace"] == "shop"
+    assert {r.alert for r in agents.rules} == {
+        "ModelmonAgentDown",
+        "ModelmonModelNotReady",
+        "ModelmonAgentSpoolFilling",
+    }
+    assert all("exported_namespace" not in r.expr for r in agents.rules)
+    with pytest.raises(ValueError, match="namespace_label"):
+        AlertSettings(namespace_label="ns")

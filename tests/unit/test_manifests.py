@@ -25,6 +25,7 @@ from tests.conftest import need_binary
 ROOT = Path(__file__).resolve().parents[2]
 BASE = ROOT / "deploy" / "base"
 SCHEMA = "1.30"
+MODEL_NAMESPACES = sorted({model.namespace for model in load_catalog(BASE / "models.yaml")})
 CORE_GROUPS = ("v1", "apps/v1", "policy/v1", "rbac.authorization.k8s.io/v1", "networking.k8s.io/v1",
                "admissionregistration.k8s.io/v1")  # fmt: skip
 CUSTOM = {  # kind: (apiVersion, keys its spec must have)
@@ -67,7 +68,8 @@ def test_every_resource_validates(rendered):
         assert doc["kind"] in CUSTOM, f"unexpected {doc['apiVersion']} {doc['kind']}"
         api_version, required = CUSTOM[doc["kind"]]
         assert doc["apiVersion"] == api_version
-        assert doc["metadata"]["name"] and doc["metadata"]["namespace"] == "modelmon"
+        # the rules and monitors of a model's agents live in the model's namespace
+        assert doc["metadata"]["name"] and doc["metadata"]["namespace"] in ("modelmon", *MODEL_NAMESPACES)
         assert required <= set(doc.get("spec") or {}), (doc["kind"], doc["metadata"]["name"])
 
 
@@ -143,16 +145,42 @@ def test_the_injector_defaults_configmap_parses():
     assert defaults.native_sidecar and defaults.agent_port == 8180
 
 
-def test_the_generated_rules_and_dashboards_are_current(tmp_path):
+@pytest.mark.parametrize(
+    ("overlay", "label", "folders"),
+    [
+        ("kubernetes", "namespace", ("prometheusrules",)),
+        ("openshift", "exported_namespace", ("prometheusrules", "podmonitors")),
+    ],
+)
+def test_the_generated_rules_and_dashboards_are_current(tmp_path, overlay, label, folders):
     catalog = load_catalog(BASE / "models.yaml")
-    generate_alerts(catalog, tmp_path, AlertSettings(namespace="modelmon"))
-    generate_dashboards(catalog, tmp_path)
-    for folder in ("prometheusrules", "configmaps"):
-        compared = filecmp.dircmp(tmp_path / folder, BASE / "generated" / folder)
+    generate_alerts(catalog, tmp_path / "alerts", AlertSettings(namespace="modelmon", namespace_label=label))
+    generate_dashboards(catalog, tmp_path / "dashboards")
+    pairs = [
+        (tmp_path / "alerts" / f, ROOT / "deploy" / "overlays" / overlay / "generated" / f) for f in folders
+    ]
+    pairs.append((tmp_path / "dashboards" / "configmaps", BASE / "generated" / "configmaps"))
+    for fresh, shipped in pairs:
+        compared = filecmp.dircmp(fresh, shipped)
         stale = compared.diff_files + compared.left_only + compared.right_only
         assert not stale, (
-            f"regenerate deploy/base/generated/{folder} (see deploy/base/kustomization.yaml): {stale}"
+            f"regenerate {shipped.relative_to(ROOT)} (see the kustomization.yaml beside it): {stale}"
         )
+
+
+def test_under_user_workload_monitoring_the_rules_read_the_models_namespace_where_it_moved():
+    docs = _render("openshift")
+    rules = {d["metadata"]["name"]: d for d in _by_kind(docs, "PrometheusRule")}
+    model = rules["modelmon-demo-credit-risk"]
+    assert model["metadata"]["namespace"] == "modelmon"
+    (drift,) = [r for r in model["spec"]["groups"][0]["rules"] if r["alert"] == "ModelmonDatasetDrift"]
+    assert 'namespace="modelmon", exported_namespace="demo"' in drift["expr"]
+    agents = rules["modelmon-demo-credit-risk-agents"]
+    assert agents["metadata"]["namespace"] == "demo"  # the agents' series are scraped there
+    assert {r["alert"] for r in agents["spec"]["groups"][0]["rules"]} == {
+        "ModelmonAgentDown", "ModelmonModelNotReady", "ModelmonAgentSpoolFilling",
+    }  # fmt: skip
+    assert any(d["metadata"]["namespace"] == "demo" for d in _by_kind(docs, "PodMonitor"))
 
 
 def test_the_containerfile_is_openshift_friendly():
@@ -184,5 +212,7 @@ def test_every_topic_has_the_predictions_topics_partitions(rendered):
 
 def test_the_pod_monitor_selects_only_injected_pods(rendered):
     _, docs = rendered
-    (monitor,) = _by_kind(docs, "PodMonitor")
-    assert monitor["spec"]["selector"] == {"matchLabels": {"modelmon.io/injected": "true"}}
+    monitors = _by_kind(docs, "PodMonitor")
+    assert monitors and all(
+        m["spec"]["selector"] == {"matchLabels": {"modelmon.io/injected": "true"}} for m in monitors
+    )

@@ -282,3 +282,11 @@ def test_health_reports_a_stopped_deliverer(service):
     assert http("GET", f"{service.url}/healthz")[0] == 200
     assert service.deliverer.stop()
     assert http("GET", f"{service.url}/healthz")[0] == 503
+
+
+def test_an_alert_from_user_workload_monitoring_names_its_model_by_exported_namespace(service, target):
+    alert = am_alert()
+    alert["labels"] |= {"namespace": "modelmon", "exported_namespace": "demo"}
+    assert _post_alerts(service, alert)[1]["outcomes"] == {"triggered": 1}
+    wait_until(lambda: len(target.received) == 1, 10, what="delivery")
+    assert target.received[0].json()["namespace"] == "demo"
